@@ -1,0 +1,135 @@
+import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import { parseQualifiedName, parseIdentifier, displayQualified } from '../db/identifiers.js';
+import { parseColumnSpec } from './column-spec.js';
+import { indexSetSchema, type IndexEntry, type IndexKeyEntry, type IndexSetFile } from './index-set-schema.js';
+import { InputProblemsError, type Problem } from './problems.js';
+import { parseYamlSource, type YamlSource } from './yaml-source.js';
+import { zodIssuesToProblems } from './zod-problems.js';
+import { parseDuration } from './duration.js';
+import { indexKey, type IndexDeclaration, type IndexKey, type IndexSet, type CheckDeclaration } from '../indexing/declaration.js';
+
+/**
+ * Reads index-set files. Every problem in every file is collected; if there is
+ * any, an {@link InputProblemsError} lists them all (exit 2) and nothing runs.
+ */
+export async function loadIndexSets(files: readonly string[]): Promise<IndexSet[]> {
+  if (files.length === 0) {
+    throw new InputProblemsError([{ file: '(arguments)', line: 0, col: 0, path: '', message: 'no index-set file given' }]);
+  }
+  const problems: Problem[] = [];
+  const sets: IndexSet[] = [];
+  const seen = new Map<string, { declaration: IndexDeclaration }>();
+
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const message = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot read: ${code ?? String(error)}`;
+      problems.push({ file, line: 0, col: 0, path: '', message });
+      continue;
+    }
+    const source = parseYamlSource(file, text);
+    if (source.syntaxProblems.length) {
+      problems.push(...source.syntaxProblems.map((p) => ({ ...p, message: `YAML syntax error: ${p.message}` })));
+      continue;
+    }
+    const parsed = indexSetSchema.safeParse(source.value ?? {});
+    if (!parsed.success) {
+      problems.push(...zodIssuesToProblems(parsed.error.issues, source, indexSetSchema as z.ZodType));
+      continue;
+    }
+    const set = toIndexSet(parsed.data, source, problems);
+    for (const declaration of set.indexes) {
+      const key = indexKey(declaration);
+      const first = seen.get(key);
+      if (first) {
+        const at = first.declaration.source;
+        problems.push({
+          ...declaration.source,
+          path: `indexes[${set.indexes.indexOf(declaration)}].name`,
+          message: `duplicate index name ${displayQualified({ schema: declaration.table.schema, name: declaration.name })} (first declared at ${at.file}:${at.line}:${at.col})`,
+        });
+      } else {
+        seen.set(key, { declaration });
+      }
+    }
+    sets.push(set);
+  }
+  if (problems.length) throw new InputProblemsError(problems);
+  return sets;
+}
+
+function toIndexSet(file: IndexSetFile, source: YamlSource, problems: Problem[]): IndexSet {
+  const at = (path: Array<string | number>) => {
+    const p = source.problemAt(path, '');
+    return { file: p.file, line: p.line, col: p.col };
+  };
+  const indexes = file.indexes.map((entry, i) => toDeclaration(entry, file.set, at(['indexes', i])));
+  const checks: CheckDeclaration[] = (file.checks ?? []).map((check, i) => {
+    const declaration: CheckDeclaration = {
+      name: check.name,
+      query: check.query,
+      params: check.params ?? [],
+      generic: check.generic ?? false,
+      expect: check.expect,
+      source: at(['checks', i]),
+    };
+    if (check.runs !== undefined) declaration.runs = check.runs;
+    if (check.warmup !== undefined) declaration.warmup = check.warmup;
+    if (check.timeout !== undefined) {
+      const ms = parseDuration(check.timeout);
+      if (ms === undefined) problems.push(source.problemAt(['checks', i, 'timeout'], 'expected a duration like 500ms or 5s'));
+      else declaration.timeoutMs = ms;
+    }
+    return declaration;
+  });
+  const set: IndexSet = { name: file.set, file: source.file, indexes, checks };
+  if (file.description !== undefined) set.description = file.description;
+  return set;
+}
+
+/** Schema validation has run, so the parses below cannot fail. */
+function must<T>(result: { ok: true; value: T } | { ok: false; error: string }): T {
+  if (!result.ok) throw new Error(`internal: validated value failed to parse: ${result.error}`);
+  return result.value;
+}
+
+function toDeclaration(entry: IndexEntry, set: string, source: IndexDeclaration['source']): IndexDeclaration {
+  const declaration: IndexDeclaration = {
+    name: must(parseIdentifier(entry.name)),
+    table: must(parseQualifiedName(entry.table)),
+    method: entry.using ?? 'btree',
+    unique: entry.unique ?? false,
+    keys: entry.columns.map(toKey),
+    include: (entry.include ?? []).map((c) => must(parseIdentifier(c))),
+    storage: Object.fromEntries(Object.entries(entry.with ?? {}).map(([k, v]) => [k, String(v)])),
+    nullsNotDistinct: entry.nulls_not_distinct ?? false,
+    set,
+    source,
+  };
+  if (entry.where !== undefined) declaration.where = entry.where;
+  if (entry.tablespace !== undefined) declaration.tablespace = must(parseIdentifier(entry.tablespace));
+  return declaration;
+}
+
+function toKey(entry: IndexKeyEntry): IndexKey {
+  if (typeof entry === 'string') {
+    const spec = must(parseColumnSpec(entry));
+    const key: IndexKey = { kind: 'column', column: spec.column };
+    if (spec.order) key.order = spec.order;
+    if (spec.nulls) key.nulls = spec.nulls;
+    return key;
+  }
+  const key: IndexKey =
+    entry.expression !== undefined
+      ? { kind: 'expression', expression: entry.expression }
+      : { kind: 'column', column: must(parseIdentifier(entry.column!)) };
+  if (entry.order) key.order = entry.order;
+  if (entry.nulls) key.nulls = entry.nulls;
+  if (entry.opclass) key.opclass = must(parseQualifiedName(entry.opclass, ''));
+  if (entry.collate) key.collate = entry.collate;
+  return key;
+}

@@ -1,0 +1,81 @@
+/**
+ * dbtune's one error model. Every error the tool raises on purpose is a
+ * {@link DbtuneError} with a stable {@link ErrorCode}; the CLI maps the code's
+ * {@link ErrorClass} to an exit code in one place (`cli/exit-codes.ts`).
+ * Tests assert codes, not wording.
+ */
+
+/** What kind of failure an error is; decides the exit code. */
+export type ErrorClass =
+  /** Bad usage or a bad input file: nothing was executed. Exit 2. */
+  | 'input'
+  /** The database or target could not be reached, or is unsupported. Exit 3. */
+  | 'unreachable'
+  /** The tool ran and something failed. Exit 1. */
+  | 'failure'
+  /** The user pressed Ctrl-C. Exit 130. */
+  | 'interrupted';
+
+const ERROR_CLASSES = {
+  USAGE: 'input',
+  INPUT_INVALID: 'input',
+  INPUT_SQL_REJECTED: 'input',
+  CONNECTION_CONFIG: 'input',
+  CONNECTION_FAILED: 'unreachable',
+  SERVER_UNSUPPORTED: 'unreachable',
+  LOCK_HELD: 'failure',
+  QUERY_FAILED: 'failure',
+  INTERRUPTED: 'interrupted',
+  INTERNAL: 'failure',
+} as const satisfies Record<string, ErrorClass>;
+
+/** Stable error codes; part of the JSON output contract. */
+export type ErrorCode = keyof typeof ERROR_CLASSES;
+
+export interface DbtuneErrorOptions {
+  /** A next step for the user, e.g. "run `dbtune plan` to see which sessions block the build". */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class DbtuneError extends Error {
+  override readonly name = 'DbtuneError';
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: DbtuneErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  get errorClass(): ErrorClass {
+    return ERROR_CLASSES[this.code];
+  }
+}
+
+/** PostgreSQL's own error fields, kept as they came (node-postgres names). */
+export interface PgErrorFields {
+  /** SQLSTATE, e.g. `23505` for unique_violation. */
+  code?: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+}
+
+/** Reads PostgreSQL's fields off anything node-postgres threw. */
+export function pgErrorFields(error: unknown): PgErrorFields {
+  if (error !== null && typeof error === 'object') {
+    const e = error as Record<string, unknown>;
+    const fields: PgErrorFields = { message: typeof e.message === 'string' ? e.message : String(error) };
+    if (typeof e.code === 'string') fields.code = e.code;
+    if (typeof e.detail === 'string' && e.detail) fields.detail = e.detail;
+    if (typeof e.hint === 'string' && e.hint) fields.hint = e.hint;
+    return fields;
+  }
+  return { message: String(error) };
+}
+
+export function errorClassOf(error: unknown): ErrorClass {
+  return error instanceof DbtuneError ? error.errorClass : 'failure';
+}

@@ -1,0 +1,78 @@
+import type { QualifiedName } from '../db/identifiers.js';
+import type { IndexMethod } from '../config/index-set-schema.js';
+
+/** Where something was declared, for messages that point back at the file. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** One key of an index: a plain column or an expression, with its options. */
+export type IndexKey = (
+  | { kind: 'column'; column: string }
+  | { kind: 'expression'; expression: string }
+) & {
+  order?: 'asc' | 'desc';
+  nulls?: 'first' | 'last';
+  opclass?: QualifiedName;
+  collate?: string;
+};
+
+/**
+ * An index as declared in an index set, with names resolved the way
+ * PostgreSQL resolves them (unquoted names folded to lower case).
+ */
+export interface IndexDeclaration {
+  /** Index name; it lives in the table's schema. */
+  name: string;
+  table: QualifiedName;
+  method: IndexMethod;
+  unique: boolean;
+  keys: IndexKey[];
+  include: string[];
+  /** Raw SQL predicate of a partial index, checked by `checkSqlFragment`. */
+  where?: string;
+  /** Storage parameters (`WITH (...)`), values as PostgreSQL stores them. */
+  storage: Record<string, string>;
+  nullsNotDistinct: boolean;
+  tablespace?: string;
+  /** Name of the set it came from. */
+  set: string;
+  source: SourceLocation;
+}
+
+/** The index as a schema-qualified name (the unit of identity across sets). */
+export function indexQualifiedName(index: IndexDeclaration): QualifiedName {
+  return { schema: index.table.schema, name: index.name };
+}
+
+export function indexKey(index: Pick<IndexDeclaration, 'table' | 'name'>): string {
+  return `${index.table.schema}\u0000${index.name}`;
+}
+
+export function tableKey(table: QualifiedName): string {
+  return `${table.schema}\u0000${table.name}`;
+}
+
+/** A parsed index-set file. */
+export interface IndexSet {
+  name: string;
+  description?: string;
+  file: string;
+  indexes: IndexDeclaration[];
+  /** EXPLAIN checks, validated here and run by `verify` / `explain`. */
+  checks: CheckDeclaration[];
+}
+
+export interface CheckDeclaration {
+  name: string;
+  query: string;
+  params: Array<string | number | boolean | null>;
+  runs?: number;
+  warmup?: number;
+  generic: boolean;
+  timeoutMs?: number;
+  expect: Record<string, unknown>;
+  source: SourceLocation;
+}
