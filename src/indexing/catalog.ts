@@ -1,0 +1,281 @@
+import type { SqlSession } from '../db/client.js';
+import type { QualifiedName } from '../db/identifiers.js';
+
+/** One key or INCLUDE column of a live index, as the catalog has it. */
+export interface LiveIndexColumn {
+  /** Column name or deparsed expression (`pg_get_indexdef(oid, n, true)`). */
+  definition: string;
+  isExpression: boolean;
+  /** Key columns only (INCLUDE columns have no ordering, opclass or collation). */
+  desc?: boolean;
+  nullsFirst?: boolean;
+  opclass?: string;
+  opclassDefault?: boolean;
+  collation?: string | null;
+}
+
+/** Progress of a running CREATE INDEX / REINDEX, from pg_stat_progress_create_index. */
+export interface BuildProgress {
+  pid: number;
+  command: string | null;
+  phase: string | null;
+  lockersTotal: number | null;
+  lockersDone: number | null;
+  currentLockerPid: number | null;
+  blocksTotal: number | null;
+  blocksDone: number | null;
+  tuplesTotal: number | null;
+  tuplesDone: number | null;
+  partitionsTotal: number | null;
+  partitionsDone: number | null;
+}
+
+/** A relation found under a declared index's name. */
+export interface LiveIndex {
+  schema: string;
+  name: string;
+  oid: number;
+  /** pg_class.relkind: 'i' index, 'I' partitioned index; anything else means the name is taken by another kind of relation. */
+  relkind: string;
+  table: QualifiedName | null;
+  tableRelkind: string | null;
+  method: string | null;
+  unique: boolean;
+  nullsNotDistinct: boolean;
+  valid: boolean;
+  ready: boolean;
+  live: boolean;
+  keyColumns: LiveIndexColumn[];
+  includeColumns: LiveIndexColumn[];
+  predicate: string | null;
+  storage: string[];
+  tablespace: string | null;
+  definition: string | null;
+  progress: BuildProgress | null;
+  /** Another client session holds SHARE UPDATE EXCLUSIVE on the table (a concurrent build or a manual VACUUM). */
+  tableMaintenanceLocked: boolean;
+  /** For partitioned indexes: leaf partitions of the table, and their indexes. */
+  partitions: { leafTables: number; leafIndexes: number; validLeafIndexes: number } | null;
+}
+
+export interface LiveTable {
+  schema: string;
+  name: string;
+  oid: number | null;
+  relkind: string | null;
+  pages: number;
+  tuples: number;
+}
+
+export interface CatalogSnapshot {
+  /** Keyed by `schema\0name` of the index. */
+  indexes: Map<string, LiveIndex>;
+  /** Keyed by `schema\0name` of the table. */
+  tables: Map<string, LiveTable>;
+}
+
+export interface CatalogRequest {
+  indexes: readonly QualifiedName[];
+  tables: readonly QualifiedName[];
+}
+
+/** Schema name that stands for the session's own temporary schema (shadow indexes). */
+export const TEMP_SCHEMA = 'pg_temp';
+
+/**
+ * Reads everything dbtune needs about the given indexes and tables in one
+ * statement, however many there are: validity and readiness (pg_index), the
+ * definition column by column, build progress and partition state.
+ */
+export async function readCatalog(session: SqlSession, request: CatalogRequest): Promise<CatalogSnapshot> {
+  const rows = await session.query<{ snapshot: RawSnapshot }>(catalogSql(session.serverVersionNum), [
+    request.indexes.map((i) => i.schema),
+    request.indexes.map((i) => i.name),
+    request.tables.map((t) => t.schema),
+    request.tables.map((t) => t.name),
+  ]);
+  const raw = rows[0]!.snapshot;
+  const indexes = new Map<string, LiveIndex>();
+  for (const r of raw.indexes ?? []) {
+    const index = toLiveIndex(r);
+    indexes.set(`${index.schema}\u0000${index.name}`, index);
+  }
+  const tables = new Map<string, LiveTable>();
+  for (const t of raw.tables ?? []) {
+    tables.set(`${t.schema}\u0000${t.name}`, { schema: t.schema, name: t.name, oid: t.oid, relkind: t.relkind, pages: t.pages ?? 0, tuples: Math.max(0, t.tuples ?? 0) });
+  }
+  return { indexes, tables };
+}
+
+interface RawSnapshot {
+  indexes: RawIndex[] | null;
+  tables: Array<{ schema: string; name: string; oid: number | null; relkind: string | null; pages: number | null; tuples: number | null }> | null;
+}
+
+interface RawIndex {
+  schema: string;
+  name: string;
+  oid: number;
+  relkind: string;
+  table_schema: string | null;
+  table_name: string | null;
+  table_relkind: string | null;
+  method: string | null;
+  unique: boolean | null;
+  nulls_not_distinct: boolean | null;
+  valid: boolean | null;
+  ready: boolean | null;
+  live: boolean | null;
+  nkeyatts: number | null;
+  columns: Array<{
+    definition: string;
+    is_expression: boolean;
+    desc: boolean | null;
+    nulls_first: boolean | null;
+    opclass: string | null;
+    opclass_schema: string | null;
+    opclass_default: boolean | null;
+    collation: string | null;
+  }> | null;
+  predicate: string | null;
+  storage: string[] | null;
+  tablespace: string | null;
+  definition: string | null;
+  progress: Record<string, number | string | null> | null;
+  maintenance_locked: boolean | null;
+  partitions: { leaf_tables: number; leaf_indexes: number; valid_leaf_indexes: number } | null;
+}
+
+function toLiveIndex(r: RawIndex): LiveIndex {
+  const columns = r.columns ?? [];
+  const nkey = r.nkeyatts ?? columns.length;
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    schema: r.schema,
+    name: r.name,
+    oid: r.oid,
+    relkind: r.relkind,
+    table: r.table_schema && r.table_name ? { schema: r.table_schema, name: r.table_name } : null,
+    tableRelkind: r.table_relkind,
+    method: r.method,
+    unique: r.unique ?? false,
+    nullsNotDistinct: r.nulls_not_distinct ?? false,
+    valid: r.valid ?? false,
+    ready: r.ready ?? false,
+    live: r.live ?? false,
+    keyColumns: columns.slice(0, nkey).map((c) => {
+      const column: LiveIndexColumn = {
+        definition: c.definition,
+        isExpression: c.is_expression,
+        desc: c.desc ?? false,
+        nullsFirst: c.nulls_first ?? false,
+        collation: c.collation,
+      };
+      if (c.opclass) column.opclass = c.opclass_schema && c.opclass_schema !== 'pg_catalog' ? `${c.opclass_schema}.${c.opclass}` : c.opclass;
+      if (c.opclass_default !== null) column.opclassDefault = c.opclass_default;
+      return column;
+    }),
+    includeColumns: columns.slice(nkey).map((c) => ({ definition: c.definition, isExpression: c.is_expression })),
+    predicate: r.predicate,
+    storage: [...(r.storage ?? [])].sort(),
+    tablespace: r.tablespace,
+    definition: r.definition,
+    progress: r.progress
+      ? {
+          pid: Number(r.progress.pid),
+          command: (r.progress.command as string | null) ?? null,
+          phase: (r.progress.phase as string | null) ?? null,
+          lockersTotal: num(r.progress.lockers_total),
+          lockersDone: num(r.progress.lockers_done),
+          currentLockerPid: num(r.progress.current_locker_pid),
+          blocksTotal: num(r.progress.blocks_total),
+          blocksDone: num(r.progress.blocks_done),
+          tuplesTotal: num(r.progress.tuples_total),
+          tuplesDone: num(r.progress.tuples_done),
+          partitionsTotal: num(r.progress.partitions_total),
+          partitionsDone: num(r.progress.partitions_done),
+        }
+      : null,
+    tableMaintenanceLocked: r.maintenance_locked ?? false,
+    partitions: r.partitions ? { leafTables: r.partitions.leaf_tables, leafIndexes: r.partitions.leaf_indexes, validLeafIndexes: r.partitions.valid_leaf_indexes } : null,
+  };
+}
+
+const sqlCache = new Map<number, string>();
+
+/** The catalog statement for a server version (indnullsnotdistinct exists from PostgreSQL 15). */
+export function catalogSql(serverVersionNum: number): string {
+  const cached = sqlCache.get(serverVersionNum);
+  if (cached) return cached;
+  const nullsNotDistinct = serverVersionNum >= 150000 ? 'i.indnullsnotdistinct' : 'false';
+  const sql = `
+WITH wanted AS (
+  SELECT DISTINCT w.schema_name, w.index_name
+  FROM unnest($1::text[], $2::text[]) AS w(schema_name, index_name)
+),
+progress AS MATERIALIZED (
+  SELECT * FROM pg_stat_progress_create_index
+),
+maintenance AS MATERIALIZED (
+  SELECT DISTINCT l.relation
+  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+  WHERE l.locktype = 'relation' AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted
+    AND l.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+),
+found AS (
+  SELECT w.schema_name AS schema, w.index_name AS name, ic.oid::int8 AS oid, ic.relkind::text AS relkind,
+         tn.nspname AS table_schema, tc.relname AS table_name, tc.relkind::text AS table_relkind,
+         am.amname AS method, i.indisunique AS unique, ${nullsNotDistinct} AS nulls_not_distinct,
+         i.indisvalid AS valid, i.indisready AS ready, i.indislive AS live, i.indnkeyatts AS nkeyatts,
+         (SELECT json_agg(json_build_object(
+                   'definition', pg_get_indexdef(ic.oid, k.n + 1, true),
+                   'is_expression', i.indkey[k.n] = 0,
+                   'desc', CASE WHEN k.n < i.indnkeyatts THEN (i.indoption[k.n] & 1) = 1 END,
+                   'nulls_first', CASE WHEN k.n < i.indnkeyatts THEN (i.indoption[k.n] & 2) = 2 END,
+                   'opclass', oc.opcname, 'opclass_schema', ocn.nspname, 'opclass_default', oc.opcdefault,
+                   'collation', CASE WHEN co.oid IS NULL THEN NULL
+                                     WHEN con.nspname = 'pg_catalog' THEN co.collname
+                                     ELSE con.nspname || '.' || co.collname END)
+                 ORDER BY k.n)
+            FROM generate_series(0, i.indnatts - 1) AS k(n)
+            LEFT JOIN pg_opclass oc ON k.n < i.indnkeyatts AND oc.oid = i.indclass[k.n]
+            LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
+            LEFT JOIN pg_collation co ON k.n < i.indnkeyatts AND co.oid = i.indcollation[k.n]
+            LEFT JOIN pg_namespace con ON con.oid = co.collnamespace) AS columns,
+         pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
+         ic.reloptions AS storage,
+         ts.spcname AS tablespace,
+         CASE WHEN i.indexrelid IS NOT NULL THEN pg_get_indexdef(ic.oid) END AS definition,
+         (SELECT row_to_json(p) FROM progress p WHERE p.index_relid = ic.oid LIMIT 1) AS progress,
+         EXISTS (SELECT 1 FROM maintenance m WHERE m.relation = i.indrelid) AS maintenance_locked,
+         CASE WHEN ic.relkind = 'I' THEN (
+           SELECT json_build_object(
+             'leaf_tables', (SELECT count(*) FROM pg_partition_tree(i.indrelid) pt JOIN pg_class pc ON pc.oid = pt.relid
+                             WHERE pt.isleaf AND pc.relkind IN ('r', 'm')),
+             'leaf_indexes', count(*) FILTER (WHERE xt.isleaf),
+             'valid_leaf_indexes', count(*) FILTER (WHERE xt.isleaf AND xi.indisvalid))
+           FROM pg_partition_tree(ic.oid) xt JOIN pg_index xi ON xi.indexrelid = xt.relid) END AS partitions
+  FROM wanted w
+  JOIN pg_namespace n ON n.nspname = w.schema_name OR (w.schema_name = 'pg_temp' AND n.oid = pg_my_temp_schema())
+  JOIN pg_class ic ON ic.relnamespace = n.oid AND ic.relname = w.index_name
+  LEFT JOIN pg_index i ON i.indexrelid = ic.oid
+  LEFT JOIN pg_class tc ON tc.oid = i.indrelid
+  LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+  LEFT JOIN pg_am am ON am.oid = ic.relam
+  LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
+),
+wanted_tables AS (
+  SELECT DISTINCT t.schema_name, t.table_name FROM unnest($3::text[], $4::text[]) AS t(schema_name, table_name)
+)
+SELECT json_build_object(
+  'indexes', (SELECT json_agg(found) FROM found),
+  'tables', (SELECT json_agg(json_build_object(
+                'schema', wt.schema_name, 'name', wt.table_name, 'oid', c.oid::int8, 'relkind', c.relkind::text,
+                'pages', c.relpages, 'tuples', c.reltuples))
+             FROM wanted_tables wt
+             LEFT JOIN pg_namespace ns ON ns.nspname = wt.schema_name
+             LEFT JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = wt.table_name)
+) AS snapshot`;
+  sqlCache.set(serverVersionNum, sql);
+  return sql;
+}
