@@ -19,7 +19,9 @@ export type PlannedAction =
   /** Another session is building it. */
   | 'wait'
   /** Cannot be built: name taken, or PostgreSQL refused the declaration. */
-  | 'blocked';
+  | 'blocked'
+  /** `dbtune drop`: remove it concurrently. */
+  | 'drop';
 
 /** One statement of a plan; each runs alone, outside any transaction. */
 export interface PlannedStatement {
@@ -81,6 +83,18 @@ export function planIndex(declaration: IndexDeclaration, state: IndexState, opti
     case 'rejected':
       return { ...base, action: 'blocked', statements: [] };
   }
+}
+
+/**
+ * For `dbtune drop`: drop what is there under the declared name, but never an
+ * index of that name on another table, nor a relation that is not an index.
+ */
+export function planDrop(declaration: IndexDeclaration, state: IndexState): IndexPlan {
+  const base = { declaration, state, buildName: declaration.name };
+  if (state.status === 'absent') return { ...base, action: 'none', statements: [] };
+  if (state.status === 'wrong_table') return { ...base, action: 'blocked', statements: [] };
+  if (state.status === 'building') return { ...base, action: 'wait', statements: [] };
+  return { ...base, action: 'drop', statements: [{ purpose: 'drop-old', sql: dropIndexSql(indexQualifiedName(declaration)) }] };
 }
 
 /** `<name>_dbtune_new`, shortened so PostgreSQL does not truncate it. */

@@ -1,0 +1,165 @@
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ExitCode, exitCodeForErrorClass, exitCodeForOutcome } from './exit-codes.js';
+import type { CommandHandler, CommandContext } from '../commands/shared.js';
+
+/**
+ * The CLI only wires commands: each command module is imported when it runs,
+ * so `dbtune --help` loads commander and nothing else (no pg, yaml, zod).
+ */
+
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+type Loader = () => Promise<{ run: CommandHandler<never> }>;
+
+function connectionOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL, then PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE/PGSSLMODE)'))
+    .addOption(new Option('--config <file>', 'project config file (default: dbtune.yaml if present)'));
+}
+
+function formatOptions(command: Command, formats: string): Command {
+  return command
+    .addOption(new Option('--format <format>', `output format: ${formats}`))
+    .addOption(new Option('--json', 'same as --format json'));
+}
+
+function buildOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--lock-timeout <duration>', 'lock_timeout of build sessions: give up a lock wait after this long (default 0: wait)'))
+    .addOption(new Option('--max-wait <duration>', 'cancel a build that waited this long in all on other sessions, and drop its leftover (default 15m; 0: no limit)'))
+    .addOption(new Option('--lock-wait <duration>', 'wait this long for another dbtune run on the same database to finish (default 0: fail at once)'));
+}
+
+export function buildProgram(runCommand: (load: Loader, args: string[], options: object) => Promise<void>): Command {
+  const program = new Command('dbtune')
+    .description('Ship PostgreSQL indexes safely (CREATE INDEX CONCURRENTLY), prove they exist and are used, and measure the API under staged load.')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    // Set before subcommands are added: they inherit it (commander copies settings at .command()).
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok · 1 something failed · 2 bad usage or input (nothing executed) · 3 database unreachable or unsupported · 130 interrupted
+
+Examples:
+  $ dbtune plan indexes/*.yaml
+  $ dbtune apply indexes/week3.yaml --jobs 4
+  $ dbtune drop indexes/week3.yaml --dry-run`,
+    );
+
+  formatOptions(
+    connectionOptions(
+      program
+        .command('plan')
+        .description('Compare index sets with the live catalog: each index\'s state and the exact SQL apply would run. Changes nothing.')
+        .argument('<files...>', 'index-set YAML files')
+        .option('--rebuild-drift', 'plan rebuilds of drifted indexes (as apply --rebuild-drift would)')
+        .option('--no-analyze', 'leave ANALYZE out of --format sql'),
+    ),
+    'table (default), json, junit, markdown, sql (a runnable script)',
+  )
+    .addHelpText('after', `
+States: absent · building (another session) · invalid (leftover of a failed build) · drift (valid, different definition) · ok.
+Exit 1 when apply could not bring every index to ok (drift, name taken, a build in progress).
+
+Examples:
+  $ dbtune plan indexes/week3.yaml
+  $ dbtune plan indexes/*.yaml --format sql > migration.sql`)
+    .action((files: string[], options: object) => runCommand(() => import('../commands/plan.js'), files, options));
+
+  buildOptions(
+    formatOptions(
+      connectionOptions(
+        program
+          .command('apply')
+          .description('Build missing indexes with CREATE INDEX CONCURRENTLY (never blocking writes), repair invalid leftovers, then ANALYZE. Idempotent.')
+          .argument('<files...>', 'index-set YAML files')
+          .option('-j, --jobs <n>', 'indexes built at once, on different tables; never two on one table (default 2)')
+          .option('--maintenance-work-mem <size>', 'session maintenance_work_mem for builds (default 512MB)')
+          .option('--max-parallel-maintenance-workers <n>', 'session max_parallel_maintenance_workers (default 2)')
+          .option('--rebuild-drift', 'rebuild indexes whose live definition differs (new index built first, then swapped in)')
+          .option('--no-analyze', 'skip ANALYZE of the tables that got new indexes'),
+      ),
+      'table (default), json, junit, markdown',
+    ),
+  )
+    .addHelpText('after', `
+Every statement runs alone, outside any transaction. A failed build (say, a unique index over duplicates)
+is reported with PostgreSQL's error, its invalid leftover is dropped, and the other indexes still get built.
+Sessions that block a build are named on stderr. Jobs default to 2; see --help for budgets.
+
+Examples:
+  $ dbtune apply indexes/week3.yaml
+  $ dbtune apply indexes/*.yaml --jobs 4 --maintenance-work-mem 1GB --max-wait 5m
+  $ dbtune apply indexes/week3.yaml --format junit > apply.xml`)
+    .action((files: string[], options: object) => runCommand(() => import('../commands/apply.js'), files, options));
+
+  formatOptions(
+    connectionOptions(
+      program
+        .command('drop')
+        .description('Roll back index sets: DROP INDEX CONCURRENTLY IF EXISTS for each of their indexes.')
+        .argument('<files...>', 'index-set YAML files')
+        .option('--dry-run', 'show what would be dropped; drop nothing')
+        .addOption(new Option('--lock-timeout <duration>', 'lock_timeout for each drop (0 = wait)'))
+        .addOption(new Option('--max-wait <duration>', 'cancel a drop that waited this long on other sessions'))
+        .addOption(new Option('--lock-wait <duration>', 'wait this long for another dbtune run to finish')),
+    ),
+    'table (default), json, junit, markdown, sql',
+  )
+    .addHelpText('after', `
+An index of the same name on another table is never dropped.
+
+Examples:
+  $ dbtune drop indexes/week3.yaml --dry-run
+  $ dbtune drop indexes/week3.yaml`)
+    .action((files: string[], options: object) => runCommand(() => import('../commands/drop.js'), files, options));
+
+  return program;
+}
+
+/** The one place that turns outcomes and errors into exit codes. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write('\ninterrupted: stopping, cleaning up and writing what was measured (Ctrl-C again to quit at once)\n');
+      controller.abort();
+    } else {
+      process.exit(ExitCode.Interrupted);
+    }
+  };
+
+  const runCommand = async (load: Loader, args: string[], options: object) => {
+    process.on('SIGINT', onSigint);
+    const context: CommandContext = { io: { stdout: process.stdout, stderr: process.stderr, env: process.env }, signal: controller.signal };
+    try {
+      const { run } = await load();
+      const outcome = await run(args, options as never, context);
+      exitCode = exitCodeForOutcome(controller.signal.aborted ? 'interrupted' : outcome);
+    } catch (error) {
+      const { reportError } = await import('./report-error.js');
+      exitCode = controller.signal.aborted ? ExitCode.Interrupted : exitCodeForErrorClass(await reportError(error, context, options));
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  };
+
+  const program = buildProgram(runCommand);
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0; every other parse error is bad usage.
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
+    }
+    throw error;
+  }
+  return exitCode;
+}

@@ -1,0 +1,39 @@
+import { loadIndexSets } from '../config/load-index-sets.js';
+import { inspectIndexes } from '../indexing/inspect.js';
+import { planIndexes } from '../indexing/plan.js';
+import { planReport, planSqlScript } from '../indexing/index-report.js';
+import { emitReport, write } from '../report/emit.js';
+import { connectionOptions, loadConfig, openSession, outputFormat, refuseBrokenConcurrentBuilds, throwIfRejected, type CommandHandler, type CommonOptions } from './shared.js';
+
+export interface PlanOptions extends CommonOptions {
+  rebuildDrift?: boolean;
+  analyze?: boolean;
+}
+
+/** `dbtune plan`: states and the exact SQL apply would run; changes nothing. */
+export const run: CommandHandler<PlanOptions> = async (files, options, { io }) => {
+  const config = await loadConfig(options);
+  const format = outputFormat(options, config, ['sql'] as const);
+  const sets = await loadIndexSets(files);
+  const session = await openSession(connectionOptions(options, config, io.env), 'dbtune plan');
+  try {
+    const notes: string[] = [];
+    try {
+      refuseBrokenConcurrentBuilds(session);
+    } catch (error) {
+      notes.push(`warning: ${(error as Error).message}; apply will refuse to run`);
+    }
+    const inspection = await inspectIndexes(session, sets.flatMap((s) => s.indexes));
+    throwIfRejected(inspection);
+    const plans = planIndexes(inspection.indexes, { rebuildDrift: options.rebuildDrift ?? false });
+    if (format === 'sql') {
+      await write(io.stdout, planSqlScript(plans, options.analyze ?? config.apply?.analyze ?? true));
+      return 'ok';
+    }
+    const report = planReport(plans, { version: session.serverVersion, versionNum: session.serverVersionNum }, notes);
+    await emitReport(report, format, io);
+    return report.passed ? 'ok' : 'failed';
+  } finally {
+    await session.close();
+  }
+};

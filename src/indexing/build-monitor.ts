@@ -1,0 +1,107 @@
+import type { SqlSession } from '../db/client.js';
+
+/** A session that a build is waiting for. */
+export interface BlockingSession {
+  pid: number;
+  state: string | null;
+  /** Seconds since that session's transaction started. */
+  transactionAgeSeconds: number | null;
+  /** Its current or last query, truncated. */
+  query: string | null;
+  applicationName: string | null;
+  user: string | null;
+}
+
+/** What one build session is doing, read from pg_stat_activity and pg_stat_progress_create_index. */
+export interface BuildSnapshot {
+  pid: number;
+  /** e.g. "building index: scanning table", "waiting for old snapshots"; null before the build reports progress. */
+  phase: string | null;
+  /** Waiting on a heavyweight lock (a table lock, or an older transaction's virtual xid). */
+  waiting: boolean;
+  waitEvent: string | null;
+  blocksTotal: number | null;
+  blocksDone: number | null;
+  tuplesTotal: number | null;
+  tuplesDone: number | null;
+  lockersTotal: number | null;
+  lockersDone: number | null;
+  partitionsTotal: number | null;
+  partitionsDone: number | null;
+  blockers: BlockingSession[];
+}
+
+const QUERY_PREVIEW_CHARS = 120;
+
+/**
+ * One statement per poll for all running builds: their progress and the
+ * sessions blocking them (pg_blocking_pids, and the locker a concurrent
+ * build is waiting out, current_locker_pid).
+ */
+export async function snapshotBuilds(session: SqlSession, pids: readonly number[]): Promise<Map<number, BuildSnapshot>> {
+  const snapshots = new Map<number, BuildSnapshot>();
+  if (pids.length === 0) return snapshots;
+  const rows = await session.query<{
+    pid: number;
+    phase: string | null;
+    wait_event_type: string | null;
+    wait_event: string | null;
+    blocks_total: string | null;
+    blocks_done: string | null;
+    tuples_total: string | null;
+    tuples_done: string | null;
+    lockers_total: string | null;
+    lockers_done: string | null;
+    partitions_total: string | null;
+    partitions_done: string | null;
+    blockers: Array<{ pid: number; state: string | null; xact_age: number | null; query: string | null; application_name: string | null; usename: string | null }> | null;
+  }>(
+    `SELECT a.pid, p.phase, a.wait_event_type, a.wait_event,
+            p.blocks_total, p.blocks_done, p.tuples_total, p.tuples_done,
+            p.lockers_total, p.lockers_done, p.partitions_total, p.partitions_done,
+            (SELECT json_agg(json_build_object(
+                      'pid', b.pid, 'state', b.state,
+                      'xact_age', extract(epoch FROM now() - b.xact_start)::float8,
+                      'query', left(b.query, ${QUERY_PREVIEW_CHARS + 1}),
+                      'application_name', b.application_name, 'usename', b.usename) ORDER BY b.xact_start)
+               FROM pg_stat_activity b
+              WHERE b.pid <> a.pid
+                AND (b.pid = ANY (pg_blocking_pids(a.pid)) OR b.pid = p.current_locker_pid)) AS blockers
+       FROM pg_stat_activity a
+       LEFT JOIN pg_stat_progress_create_index p ON p.pid = a.pid
+      WHERE a.pid = ANY ($1::int[])`,
+    [pids],
+  );
+  const num = (v: string | null) => (v === null ? null : Number(v));
+  for (const r of rows) {
+    snapshots.set(r.pid, {
+      pid: r.pid,
+      phase: r.phase,
+      waiting: r.wait_event_type === 'Lock',
+      waitEvent: r.wait_event_type ? `${r.wait_event_type}:${r.wait_event}` : null,
+      blocksTotal: num(r.blocks_total),
+      blocksDone: num(r.blocks_done),
+      tuplesTotal: num(r.tuples_total),
+      tuplesDone: num(r.tuples_done),
+      lockersTotal: num(r.lockers_total),
+      lockersDone: num(r.lockers_done),
+      partitionsTotal: num(r.partitions_total),
+      partitionsDone: num(r.partitions_done),
+      blockers: (r.blockers ?? []).map((b) => ({
+        pid: b.pid,
+        state: b.state,
+        transactionAgeSeconds: b.xact_age,
+        query: b.query === null ? null : b.query.length > QUERY_PREVIEW_CHARS ? `${b.query.slice(0, QUERY_PREVIEW_CHARS)}…` : b.query,
+        applicationName: b.application_name,
+        user: b.usename,
+      })),
+    });
+  }
+  return snapshots;
+}
+
+export function describeBlocker(b: BlockingSession): string {
+  const age = b.transactionAgeSeconds === null ? 'no open transaction' : `transaction open ${Math.round(b.transactionAgeSeconds)}s`;
+  const query = b.query ? `: ${b.query.replace(/\s+/g, ' ').trim()}` : '';
+  return `pid ${b.pid} (${b.state ?? 'state hidden'}, ${age}${b.applicationName ? `, ${b.applicationName}` : ''})${query}`;
+}

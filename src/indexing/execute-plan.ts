@@ -1,0 +1,326 @@
+import type { SqlSession } from '../db/client.js';
+import { displayQualified, type QualifiedName } from '../db/identifiers.js';
+import { pgErrorFields, type PgErrorFields } from '../errors.js';
+import { formatMs } from '../config/duration.js';
+import { sleep } from './advisory-lock.js';
+import { describeBlocker, snapshotBuilds, type BlockingSession, type BuildSnapshot } from './build-monitor.js';
+import { tableKey } from './declaration.js';
+import { analyzeSql, dropIndexSql } from './index-sql.js';
+import type { IndexPlan, PlannedStatement } from './plan.js';
+
+/** Session settings and budgets for builds. */
+export interface BuildSettings {
+  /** Builds running at once, never two on one table. Default 2. */
+  jobs: number;
+  /** Session `maintenance_work_mem` for builds. Default 512MB. */
+  maintenanceWorkMem: string;
+  /** Session `max_parallel_maintenance_workers` (btree builds, PG11+). Default 2. */
+  maxParallelMaintenanceWorkers: number;
+  /** `lock_timeout` of build sessions, ms; 0 waits as long as it takes. Default 0. */
+  lockTimeoutMs: number;
+  /** Longest a build may wait on other sessions in all, ms, before it is cancelled; 0 for no limit. */
+  maxWaitMs: number;
+  /** `lock_timeout` while dropping the leftover of a failed build, ms. Default 60 s. */
+  cleanupTimeoutMs: number;
+  /** ANALYZE each table that got a new index. Default true. */
+  analyze: boolean;
+  /** How often to read progress, ms. Default 500. */
+  pollIntervalMs: number;
+}
+
+export const DEFAULT_BUILD_SETTINGS: BuildSettings = {
+  jobs: 2,
+  maintenanceWorkMem: '512MB',
+  maxParallelMaintenanceWorkers: 2,
+  lockTimeoutMs: 0,
+  maxWaitMs: 15 * 60_000,
+  cleanupTimeoutMs: 60_000,
+  analyze: true,
+  pollIntervalMs: 500,
+};
+
+/** What happened to one index (the `action` of apply's JSON output). */
+export type AppliedAction = 'created' | 'exists' | 'repaired' | 'failed' | 'drift' | 'skipped' | 'dropped' | 'absent';
+
+export interface AppliedIndex {
+  plan: IndexPlan;
+  action: AppliedAction;
+  reason: string;
+  /** Statements that ran to completion, in order. */
+  executed: string[];
+  durationMs: number;
+  error?: PgErrorFields;
+  /** Sessions the build was waiting for when it was cancelled. */
+  blockers?: BlockingSession[];
+  /** The failed build's unfinished index: dropped, or still there (with why). */
+  leftover?: 'dropped' | 'remains';
+}
+
+export type ApplyEvent =
+  | { type: 'statement'; plan: IndexPlan; statement: PlannedStatement; pid: number }
+  | { type: 'progress'; plan: IndexPlan; snapshot: BuildSnapshot; elapsedMs: number }
+  | { type: 'waiting'; plan: IndexPlan; blockers: BlockingSession[]; waitedMs: number; onOwnBuilds: boolean }
+  | { type: 'cancelling'; plan: IndexPlan; reason: string }
+  | { type: 'done'; result: AppliedIndex }
+  | { type: 'analyze'; table: QualifiedName }
+  | { type: 'notice'; message: string };
+
+export interface ExecutionResult {
+  indexes: AppliedIndex[];
+  analyzed: QualifiedName[];
+  interrupted: boolean;
+}
+
+const SUCCESS_REASONS: Partial<Record<IndexPlan['action'], string>> = {
+  create: 'built',
+  repair: 'invalid leftover dropped and rebuilt',
+  rebuild: 'drift rebuilt under a temporary name, then swapped in',
+  drop: 'dropped concurrently',
+};
+
+interface RunningBuild {
+  plan: IndexPlan;
+  statement: PlannedStatement;
+  startedAt: number;
+  waitedMs: number;
+  lastPoll: number;
+  lastWaitReport: number;
+  lastBlockerKey: string;
+  blockers: BlockingSession[];
+  cancelReason?: string;
+}
+
+/**
+ * Runs plans: each statement alone on its session, never in a transaction.
+ * Indexes on different tables build in parallel (`jobs`), those on one table
+ * one after another. A failed build is a result row, not an exception: its
+ * leftover is dropped and the others go on.
+ */
+export async function executePlans(
+  control: SqlSession,
+  openBuildSession: () => Promise<SqlSession>,
+  plans: readonly IndexPlan[],
+  settings: BuildSettings,
+  hooks: { signal: AbortSignal; onEvent: (event: ApplyEvent) => void },
+): Promise<ExecutionResult> {
+  const { signal, onEvent } = hooks;
+  const results = new Map<IndexPlan, AppliedIndex>();
+  const finish = (result: AppliedIndex) => {
+    results.set(result.plan, result);
+    onEvent({ type: 'done', result });
+  };
+
+  for (const plan of plans) {
+    if (plan.statements.length) continue;
+    const base = { plan, executed: [], durationMs: 0 };
+    if (plan.action === 'none') finish({ ...base, action: plan.state.status === 'absent' ? 'absent' : 'exists', reason: plan.state.reason });
+    else if (plan.action === 'drift') finish({ ...base, action: 'drift', reason: `${plan.state.reason} (left untouched; --rebuild-drift rebuilds it)` });
+    else if (plan.action === 'wait') finish({ ...base, action: 'skipped', reason: `${plan.state.reason}; run apply again once it finishes` });
+    else finish({ ...base, action: 'failed', reason: plan.state.reason, ...(plan.state.error ? { error: plan.state.error } : {}) });
+  }
+
+  const groups = groupByTable(plans.filter((p) => p.statements.length > 0));
+  const running = new Map<number, RunningBuild>();
+  // Our own sessions: the monitor's brief queries and parallel builds are waits we expect.
+  const ownPids = new Set<number>([control.pid]);
+  let workersDone = false;
+
+  if (settings.jobs > 1 && groups.length > 1) {
+    const waitsForOthers = control.serverVersionNum < 140000 || groups.some((g) => g.some((p) => p.declaration.where !== undefined || p.declaration.keys.some((k) => k.kind === 'expression')));
+    if (waitsForOthers) {
+      onEvent({
+        type: 'notice',
+        message:
+          control.serverVersionNum < 140000
+            ? 'PostgreSQL 13: concurrent index builds wait for each other to finish their phases, so parallel builds overlap only partly'
+            : 'expression and partial indexes: concurrent builds wait for each other (PostgreSQL 14+ lets only plain-column builds skip that wait), so they overlap only partly',
+      });
+    }
+  }
+
+  const cancel = async (pid: number) => {
+    await control.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+  };
+  const onAbort = () => {
+    for (const [pid, build] of running) {
+      build.cancelReason ??= 'interrupted';
+      void cancel(pid);
+    }
+  };
+  signal.addEventListener('abort', onAbort);
+
+  const runPlan = async (session: SqlSession, plan: IndexPlan): Promise<AppliedIndex> => {
+    const startedAt = Date.now();
+    const executed: string[] = [];
+    for (const statement of plan.statements) {
+      if (signal.aborted) {
+        return { plan, action: 'skipped', reason: executed.length ? 'interrupted part-way (the leftover index was dropped; nothing new was built)' : 'interrupted before it started', executed, durationMs: Date.now() - startedAt };
+      }
+      const build: RunningBuild = { plan, statement, startedAt: Date.now(), waitedMs: 0, lastPoll: Date.now(), lastWaitReport: 0, lastBlockerKey: '', blockers: [] };
+      running.set(session.pid, build);
+      onEvent({ type: 'statement', plan, statement, pid: session.pid });
+      try {
+        await session.query(statement.sql);
+        executed.push(statement.sql);
+      } catch (error) {
+        running.delete(session.pid);
+        return failed(session, plan, statement, build, error, executed, startedAt);
+      } finally {
+        running.delete(session.pid);
+      }
+    }
+    const action: AppliedAction = plan.action === 'create' ? 'created' : plan.action === 'drop' ? 'dropped' : 'repaired';
+    const reason = SUCCESS_REASONS[plan.action] ?? 'done';
+    return { plan, action, reason, executed, durationMs: Date.now() - startedAt };
+  };
+
+  const failed = async (session: SqlSession, plan: IndexPlan, statement: PlannedStatement, build: RunningBuild, error: unknown, executed: string[], startedAt: number): Promise<AppliedIndex> => {
+    const fields = pgErrorFields(error);
+    let reason: string;
+    if (build.cancelReason === 'interrupted' || (fields.code === '57014' && signal.aborted)) reason = 'interrupted';
+    else if (build.cancelReason) reason = build.cancelReason;
+    else if (fields.code === '55P03') reason = `lock_timeout (${formatMs(settings.lockTimeoutMs)}) ran out waiting for a lock${build.blockers.length ? ` held by ${build.blockers.map(describeBlocker).join('; ')}` : ''}`;
+    else reason = fields.message + (fields.detail ? ` (${fields.detail})` : '');
+    const result: AppliedIndex = { plan, action: signal.aborted ? 'skipped' : 'failed', reason, executed, durationMs: Date.now() - startedAt, error: fields };
+    if (build.blockers.length) result.blockers = build.blockers;
+    // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind; drop it (but never one we did not create).
+    if (statement.purpose === 'create' && fields.code !== '42P07') {
+      result.leftover = await dropLeftover(session, { schema: plan.declaration.table.schema, name: plan.buildName }, settings.cleanupTimeoutMs);
+      if (result.leftover === 'remains') {
+        result.reason += `; its unfinished index ${plan.buildName} could not be dropped yet (a session still holds a lock on the table): the next apply repairs it`;
+      }
+    }
+    return result;
+  };
+
+  const workers = Array.from({ length: Math.min(Math.max(1, settings.jobs), groups.length) }, async () => {
+    let session: SqlSession | undefined;
+    try {
+      while (groups.length) {
+        const group = groups.shift()!;
+        if (!session) {
+          session = await openBuildSession();
+          ownPids.add(session.pid);
+          await configureBuildSession(session, settings);
+        }
+        for (const plan of group) {
+          if (signal.aborted) {
+            finish({ plan, action: 'skipped', reason: 'interrupted before it started', executed: [], durationMs: 0 });
+            continue;
+          }
+          finish(await runPlan(session, plan));
+        }
+      }
+    } finally {
+      await session?.close();
+    }
+  });
+
+  const monitor = (async () => {
+    while (!workersDone) {
+      await sleep(settings.pollIntervalMs);
+      if (workersDone || running.size === 0) continue;
+      let snapshots: Map<number, BuildSnapshot>;
+      try {
+        snapshots = await snapshotBuilds(control, [...running.keys()]);
+      } catch {
+        continue; // a missed poll only delays a progress line
+      }
+      const now = Date.now();
+      for (const [pid, build] of running) {
+        const snapshot = snapshots.get(pid);
+        const elapsed = now - build.lastPoll;
+        build.lastPoll = now;
+        if (!snapshot) continue;
+        onEvent({ type: 'progress', plan: build.plan, snapshot, elapsedMs: now - build.startedAt });
+        if (!snapshot.waiting || snapshot.blockers.length === 0) continue;
+        build.blockers = snapshot.blockers;
+        const onOwnBuilds = snapshot.blockers.every((b) => ownPids.has(b.pid));
+        // Waiting for our own parallel builds is expected and does not spend the budget.
+        if (!onOwnBuilds) build.waitedMs += elapsed;
+        const blockerKey = snapshot.blockers.map((b) => b.pid).join(',');
+        if (blockerKey !== build.lastBlockerKey || now - build.lastWaitReport > 10_000) {
+          build.lastBlockerKey = blockerKey;
+          build.lastWaitReport = now;
+          onEvent({ type: 'waiting', plan: build.plan, blockers: snapshot.blockers, waitedMs: build.waitedMs, onOwnBuilds });
+        }
+        if (settings.maxWaitMs > 0 && build.waitedMs > settings.maxWaitMs && !build.cancelReason) {
+          build.cancelReason = `cancelled after waiting ${formatMs(build.waitedMs)} (--max-wait ${formatMs(settings.maxWaitMs)}) for ${snapshot.blockers.map(describeBlocker).join('; ')}`;
+          onEvent({ type: 'cancelling', plan: build.plan, reason: build.cancelReason });
+          await cancel(pid);
+        }
+      }
+    }
+  })();
+
+  try {
+    await Promise.all(workers);
+  } finally {
+    workersDone = true;
+    await monitor;
+    signal.removeEventListener('abort', onAbort);
+  }
+
+  const analyzed: QualifiedName[] = [];
+  if (settings.analyze && !signal.aborted) {
+    const touched = new Map<string, QualifiedName>();
+    for (const r of results.values()) {
+      if (r.action === 'created' || r.action === 'repaired') touched.set(tableKey(r.plan.declaration.table), r.plan.declaration.table);
+    }
+    for (const table of touched.values()) {
+      if (signal.aborted) break;
+      onEvent({ type: 'analyze', table });
+      await control.query(analyzeSql(table));
+      analyzed.push(table);
+    }
+  }
+  return { indexes: plans.map((p) => results.get(p)!), analyzed, interrupted: signal.aborted };
+}
+
+async function configureBuildSession(session: SqlSession, settings: BuildSettings): Promise<void> {
+  // set_config takes values as parameters: no quoting of user input into SQL.
+  await session.query(
+    `SELECT set_config('maintenance_work_mem', $1, false), set_config('max_parallel_maintenance_workers', $2, false),
+            set_config('lock_timeout', $3, false), set_config('statement_timeout', '0', false)`,
+    [settings.maintenanceWorkMem, String(settings.maxParallelMaintenanceWorkers), `${Math.round(settings.lockTimeoutMs)}ms`],
+  );
+}
+
+/** Drops the invalid index a failed concurrent build left, if there is one. */
+async function dropLeftover(session: SqlSession, index: QualifiedName, timeoutMs: number): Promise<'dropped' | 'remains' | undefined> {
+  try {
+    const rows = await session.query<{ valid: boolean }>(
+      `SELECT i.indisvalid AS valid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_index i ON i.indexrelid = c.oid WHERE n.nspname = $1 AND c.relname = $2`,
+      [index.schema, index.name],
+    );
+    if (rows.length === 0) return undefined;
+    if (rows[0]!.valid) return undefined;
+    const [setting] = await session.query<{ lock_timeout: string }>("SELECT current_setting('lock_timeout') AS lock_timeout");
+    await session.query("SELECT set_config('lock_timeout', $1, false)", [`${timeoutMs}ms`]);
+    try {
+      await session.query(dropIndexSql(index));
+    } finally {
+      await session.query("SELECT set_config('lock_timeout', $1, false)", [setting!.lock_timeout]).catch(() => undefined);
+    }
+    return 'dropped';
+  } catch {
+    return 'remains';
+  }
+}
+
+function groupByTable(plans: readonly IndexPlan[]): IndexPlan[][] {
+  const groups = new Map<string, IndexPlan[]>();
+  for (const plan of plans) {
+    const key = tableKey(plan.declaration.table);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = []));
+    group.push(plan);
+  }
+  // Biggest groups first keeps parallel workers busy to the end.
+  return [...groups.values()].sort((a, b) => b.length - a.length);
+}
+
+export function describeIndex(plan: IndexPlan): string {
+  return `${plan.declaration.name} on ${displayQualified(plan.declaration.table)}`;
+}

@@ -1,0 +1,199 @@
+import { displayQualified } from '../db/identifiers.js';
+import { formatMs } from '../config/duration.js';
+import { countLabels, type Report, type ReportRow, type RowStatus } from '../report/model.js';
+import { describeBlocker } from './build-monitor.js';
+import { formatDifference } from './compare.js';
+import type { AppliedAction, AppliedIndex, ExecutionResult } from './execute-plan.js';
+import type { IndexPlan } from './plan.js';
+import { analyzeSql } from './index-sql.js';
+import type { IndexStatus } from './index-state.js';
+
+/** Server facts every index report carries. */
+export interface ServerInfo {
+  version: string;
+  versionNum: number;
+}
+
+const PLAN_STATUS: Record<IndexPlan['action'], RowStatus> = {
+  create: 'info',
+  repair: 'warn',
+  rebuild: 'warn',
+  none: 'pass',
+  drift: 'fail',
+  wait: 'skip',
+  blocked: 'fail',
+  drop: 'info',
+};
+
+const STATE_STATUS: Record<IndexStatus, RowStatus> = {
+  ok: 'pass',
+  absent: 'info',
+  invalid: 'warn',
+  building: 'skip',
+  drift: 'fail',
+  wrong_table: 'fail',
+  rejected: 'fail',
+};
+
+function indexId(plan: IndexPlan): string {
+  return displayQualified({ schema: plan.declaration.table.schema, name: plan.declaration.name });
+}
+
+function sourceOf(plan: IndexPlan): string {
+  const s = plan.declaration.source;
+  return `${s.file}:${s.line}`;
+}
+
+/** `dbtune plan`: each index's state and the exact statements apply would run. */
+export function planReport(plans: readonly IndexPlan[], server: ServerInfo, extraNotes: string[] = []): Report {
+  const rows: ReportRow[] = plans.map((plan) => {
+    const details = [...(plan.state.differences ?? []).map(formatDifference), ...plan.statements.map((s) => `${s.sql};`)];
+    const row: ReportRow = {
+      id: indexId(plan),
+      status: PLAN_STATUS[plan.action],
+      cells: { index: plan.declaration.name, table: displayQualified(plan.declaration.table), state: plan.state.status, status: plan.action, reason: plan.state.reason },
+    };
+    if (details.length) row.details = details;
+    if (row.status === 'fail' || row.status === 'skip') row.message = plan.state.reason;
+    return row;
+  });
+  const blocking = plans.filter((p) => PLAN_STATUS[p.action] === 'fail' || p.action === 'wait');
+  return {
+    command: 'plan',
+    title: 'dbtune plan',
+    passed: blocking.length === 0,
+    sections: [{ title: 'indexes', columns: columns('state', 'action'), rows }],
+    summary: `${plans.length} ${plans.length === 1 ? 'index' : 'indexes'}: ${countLabels(plans.map((p) => p.action === 'none' ? 'ok' : p.action))}`,
+    notes: [...extraNotes, ...(plans.some((p) => p.statements.length) ? ['run `dbtune apply` with the same files to execute these statements'] : [])],
+    document: {
+      command: 'plan',
+      passed: blocking.length === 0,
+      server: { version: server.version },
+      indexes: plans.map((plan) => ({
+        name: plan.declaration.name,
+        schema: plan.declaration.table.schema,
+        table: plan.declaration.table.name,
+        set: plan.declaration.set,
+        source: sourceOf(plan),
+        state: plan.state.status,
+        action: plan.action,
+        reason: plan.state.reason,
+        statements: plan.statements.map((s) => s.sql),
+        ...(plan.state.differences ? { differences: plan.state.differences } : {}),
+        ...(plan.state.progress ? { progress: plan.state.progress } : {}),
+      })),
+    },
+  };
+}
+
+const APPLIED_STATUS: Record<AppliedAction, RowStatus> = {
+  created: 'pass',
+  exists: 'pass',
+  repaired: 'pass',
+  dropped: 'pass',
+  absent: 'pass',
+  failed: 'fail',
+  drift: 'fail',
+  skipped: 'skip',
+};
+
+/** `dbtune apply` / `dbtune drop`: what was done to each index. */
+export function executionReport(command: 'apply' | 'drop', run: ExecutionResult, server: ServerInfo, settings: Record<string, unknown>): Report {
+  const rows: ReportRow[] = run.indexes.map((result) => {
+    const row: ReportRow = {
+      id: indexId(result.plan),
+      status: APPLIED_STATUS[result.action],
+      cells: {
+        index: result.plan.declaration.name,
+        table: displayQualified(result.plan.declaration.table),
+        state: result.plan.state.status,
+        status: result.action,
+        time: result.durationMs ? formatMs(result.durationMs) : '',
+        reason: result.reason,
+      },
+      seconds: result.durationMs / 1000,
+    };
+    const details = resultDetails(result);
+    if (details.length) row.details = details;
+    if (row.status !== 'pass') row.message = result.reason;
+    return row;
+  });
+  const passed = !run.interrupted && rows.every((r) => r.status === 'pass');
+  const notes: string[] = [];
+  if (run.analyzed.length) notes.push(`analyzed: ${run.analyzed.map(displayQualified).join(', ')}`);
+  if (run.interrupted) notes.push('interrupted: builds in progress were cancelled and their leftovers dropped');
+  return {
+    command,
+    title: `dbtune ${command}`,
+    passed,
+    sections: [{ title: 'indexes', columns: columns('state', 'action', true), rows }],
+    summary: `${run.indexes.length} ${run.indexes.length === 1 ? 'index' : 'indexes'}: ${countLabels(run.indexes.map((r) => r.action))}`,
+    notes,
+    document: {
+      command,
+      passed,
+      interrupted: run.interrupted,
+      server: { version: server.version },
+      settings,
+      indexes: run.indexes.map((result) => ({
+        name: result.plan.declaration.name,
+        schema: result.plan.declaration.table.schema,
+        table: result.plan.declaration.table.name,
+        set: result.plan.declaration.set,
+        source: sourceOf(result.plan),
+        action: result.action,
+        state_before: result.plan.state.status,
+        reason: result.reason,
+        duration_ms: Math.round(result.durationMs),
+        statements: result.executed,
+        ...(result.plan.state.differences ? { differences: result.plan.state.differences } : {}),
+        ...(result.error ? { error: result.error } : {}),
+        ...(result.blockers ? { blockers: result.blockers } : {}),
+        ...(result.leftover ? { leftover: result.leftover } : {}),
+      })),
+      analyzed: run.analyzed.map(displayQualified),
+    },
+  };
+}
+
+function resultDetails(result: AppliedIndex): string[] {
+  const lines = (result.plan.state.differences ?? []).map(formatDifference);
+  if (result.error) {
+    if (result.error.code) lines.push(`error ${result.error.code}: ${result.error.message}`);
+    if (result.error.detail) lines.push(`detail: ${result.error.detail}`);
+    if (result.error.hint) lines.push(`hint: ${result.error.hint}`);
+  }
+  for (const b of result.blockers ?? []) lines.push(`blocked by ${describeBlocker(b)}`);
+  if (result.leftover === 'dropped') lines.push(`the unfinished index ${result.plan.buildName} was dropped`);
+  return lines;
+}
+
+function columns(stateHeader: string, actionHeader: string, withTime = false) {
+  return [
+    { key: 'index', header: 'index' },
+    { key: 'table', header: 'table' },
+    { key: 'state', header: stateHeader },
+    { key: 'status', header: actionHeader },
+    ...(withTime ? [{ key: 'time', header: 'time' }] : []),
+    { key: 'reason', header: 'reason' },
+  ];
+}
+
+/** `--format sql`: a script a person can run by hand (outside a transaction). */
+export function planSqlScript(plans: readonly IndexPlan[], analyze: boolean): string {
+  const lines = [
+    '-- Generated by dbtune plan.',
+    '-- CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction block:',
+    '-- run this file statement by statement, e.g. psql -f plan.sql (without --single-transaction).',
+  ];
+  const analyzeStatements = new Set<string>();
+  for (const plan of plans) {
+    if (!plan.statements.length) continue;
+    lines.push('', `-- ${indexId(plan)} (${plan.state.status}: ${plan.state.reason})`);
+    for (const s of plan.statements) lines.push(`${s.sql};`);
+    if (plan.action !== 'drop') analyzeStatements.add(`${analyzeSql(plan.declaration.table)};`);
+  }
+  if (analyze && analyzeStatements.size) lines.push('', ...analyzeStatements);
+  if (!plans.some((p) => p.statements.length)) lines.push('', '-- nothing to do: every index is in place');
+  return `${lines.join('\n')}\n`;
+}
