@@ -244,7 +244,9 @@ found AS (
             LEFT JOIN pg_namespace con ON con.oid = co.collnamespace) AS columns,
          pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
          ic.reloptions AS storage,
-         ts.spcname AS tablespace,
+         -- reltablespace 0 means the database's default tablespace: name it, so 'pg_default' compares equal.
+         coalesce(ts.spcname, (SELECT dts.spcname FROM pg_database d JOIN pg_tablespace dts ON dts.oid = d.dattablespace
+                                WHERE d.datname = current_database())) AS tablespace,
          CASE WHEN i.indexrelid IS NOT NULL THEN pg_get_indexdef(ic.oid) END AS definition,
          (SELECT row_to_json(p) FROM progress p WHERE p.index_relid = ic.oid LIMIT 1) AS progress,
          EXISTS (SELECT 1 FROM maintenance m WHERE m.relation = i.indrelid) AS maintenance_locked,

@@ -34,7 +34,11 @@ export function compareIndexes(declaration: IndexDeclaration, declared: LiveInde
         return;
       }
       push(`${field}.order`, d.desc ? 'desc' : 'asc', l.desc ? 'desc' : 'asc');
-      push(`${field}.nulls`, d.nullsFirst ? 'first' : 'last', l.nullsFirst ? 'first' : 'last');
+      // NULLS placement counts when it differs from what the order implies (DESC ⇒ NULLS FIRST),
+      // so a flipped order is one difference, not two.
+      if (d.desc === l.desc || Boolean(d.nullsFirst) !== Boolean(d.desc) || Boolean(l.nullsFirst) !== Boolean(l.desc)) {
+        push(`${field}.nulls`, d.nullsFirst ? 'first' : 'last', l.nullsFirst ? 'first' : 'last');
+      }
       push(`${field}.opclass`, d.opclass ?? '', l.opclass ?? '');
       push(`${field}.collate`, d.collation ?? '(none)', l.collation ?? '(none)');
     });
@@ -43,7 +47,7 @@ export function compareIndexes(declaration: IndexDeclaration, declared: LiveInde
   push('where', declared.predicate ?? '(none)', live.predicate ?? '(none)');
   push('with', declared.storage.join(', ') || '(none)', live.storage.join(', ') || '(none)');
   // An undeclared tablespace means "wherever the database puts it".
-  if (declaration.tablespace !== undefined) push('tablespace', declaration.tablespace, live.tablespace ?? '(database default)');
+  if (declaration.tablespace !== undefined) push('tablespace', declaration.tablespace, live.tablespace ?? '(unknown)');
   return differences;
 }
 

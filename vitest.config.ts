@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Two tiers: `unit` (pure logic, no server) and `pg<major>` (integration
+ * tests against a real PostgreSQL). Each pg project starts its own embedded
+ * server of that major in a fresh temp dir (test/support/global-setup.ts),
+ * unless DBTUNE_TEST_DATABASE_URL names a server to use instead.
+ *
+ * DBTUNE_TEST_PG_VERSIONS picks the majors (default "14,18"; any of 13–18).
+ */
+const externalUrl = process.env.DBTUNE_TEST_DATABASE_URL;
+const majors = externalUrl ? ['external'] : (process.env.DBTUNE_TEST_PG_VERSIONS ?? '14,18').split(',').map((v) => v.trim()).filter(Boolean);
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      ...majors.map((major) => ({
+        test: {
+          name: major === 'external' ? 'pg-external' : `pg${major}`,
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // Files share one server but each gets its own database; two files at a time fit 2 cores.
+          maxWorkers: 2,
+        },
+      })),
+    ],
+  },
+});
