@@ -41,6 +41,12 @@ export function zodIssuesToProblems(issues: readonly Issue[], source: YamlSource
         problems.push(source.problemAt(path, message, value === undefined));
         return;
       }
+      case 'invalid_key': {
+        const inner = (issue as { issues?: Issue[] }).issues ?? [];
+        const reason = inner.map((i) => i.message.replace(/^Invalid input: /, '')).join('; ') || 'invalid key';
+        problems.push(source.problemAt(path, reason, true));
+        return;
+      }
       case 'invalid_value':
         problems.push(source.problemAt(path, `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(valueAt(source.value, path))}`));
         return;
@@ -58,7 +64,7 @@ export function zodIssuesToProblems(issues: readonly Issue[], source: YamlSource
     }
   };
   for (const issue of issues) visit(issue, []);
-  return problems;
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
 function valueAt(root: unknown, path: Path): unknown {

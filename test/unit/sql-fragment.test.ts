@@ -56,16 +56,27 @@ describe('checkSqlFragment', () => {
     });
   });
 
-  it('treats a quote after an identifier ending in e as a standard string, where a backslash is literal', () => {
-    // `somee'\'` is the identifier somee then the string '\': the `)` after it is real.
-    expect(checkSqlFragment("somee'\\') ; x").ok).toBe(false);
+  it("reads a quote after an identifier ending in e as a standard string, so a ; after '\\' is outside it", () => {
+    expect(checkSqlFragment("somee'\\' ; '").ok).toBe(false);
+  });
+
+  it("treats e'...' after a non-identifier character as an E-string, where \\' does not end it", () => {
+    expect(checkSqlFragment("x = e'\\' ; '").ok).toBe(true);
   });
 
   // PostgreSQL's lexer counts every non-ASCII byte as an identifier character
   // (scan.l: ident_start/ident_cont include \200-\377), so `€$$` is one
-  // identifier, not the identifier `€` followed by a dollar quote. The checker
-  // only counts \p{L}\p{N}, so it thinks the `)` below is inside a string.
-  it.fails('rejects a breakout after an identifier ending in a non-letter non-ASCII character (bug: €$$ is an identifier to PostgreSQL)', () => {
-    expect(checkSqlFragment('€$$ IS NULL) OR (true -- $$').ok).toBe(false);
+  // identifier (checked on PostgreSQL 18: `WHERE (€$$ IS NULL) OR (true) -- $$)`
+  // builds an index with predicate `(("€$$" IS NULL) OR true)`). The checker only
+  // counts \p{L}\p{N} as identifier characters, so it takes `$$` for the start of
+  // a dollar quote and the `)` and `--` that follow for string content.
+  it.fails('rejects a breakout after an identifier ending in a non-letter non-ASCII character before $$ (bug)', () => {
+    expect(checkSqlFragment('€$$ IS NULL) OR (true) -- $$').ok).toBe(false);
+  });
+
+  // Same cause: `€e` is one identifier to PostgreSQL, so `'\'` is a standard
+  // string and the `;` after it ends the statement; the checker reads an E-string.
+  it.fails("rejects a ; after €e'\\' (bug: the checker reads an E-string where PostgreSQL reads an identifier and a standard string)", () => {
+    expect(checkSqlFragment("€e'\\' ; '").ok).toBe(false);
   });
 });
