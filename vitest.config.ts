@@ -13,6 +13,9 @@ const majors = externalUrl ? ['external'] : (process.env.DBTUNE_TEST_PG_VERSIONS
 
 export default defineConfig({
   test: {
+    // Files share one server per major but each gets its own database. The work is mostly
+    // PostgreSQL's and the spawned CLI's, so a few files at a time suit a 2-core machine.
+    maxWorkers: 3,
     projects: [
       {
         test: {
@@ -27,8 +30,6 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          // Files share one server but each gets its own database; two files at a time fit 2 cores.
-          maxWorkers: 2,
         },
       })),
     ],

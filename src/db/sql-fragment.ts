@@ -10,6 +10,14 @@
 
 export type FragmentCheck = { ok: true } | { ok: false; error: string };
 
+/**
+ * PostgreSQL's lexer (scan.l) takes every byte >= 0x80 as an identifier
+ * character, not only letters: `€e'…'` is the identifier `€e` and a plain
+ * string, not an E-string. The scanner must read them the same way.
+ */
+const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\u{10FFFF}]/u;
+const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\u{10FFFF}][A-Za-z0-9_\u0080-\u{10FFFF}]*)?\$/u;
+
 export function checkSqlFragment(sql: string): FragmentCheck {
   if (!sql.trim()) return { ok: false, error: 'is empty' };
   let depth = 0;
@@ -19,7 +27,7 @@ export function checkSqlFragment(sql: string): FragmentCheck {
     const c = sql[i]!;
     const next = sql[i + 1];
     if (c === "'") {
-      const escapes = i > 0 && /[eE]/.test(sql[i - 1]!) && !/[\p{L}\p{N}_$]/u.test(sql[i - 2] ?? ' ');
+      const escapes = i > 0 && /[eE]/.test(sql[i - 1]!) && !IDENT_CHAR.test(sql[i - 2] ?? ' ');
       const end = skipQuoted(sql, i, "'", escapes);
       if (end < 0) return { ok: false, error: 'has an unterminated string literal' };
       i = end;
@@ -32,8 +40,9 @@ export function checkSqlFragment(sql: string): FragmentCheck {
       continue;
     }
     if (c === '$') {
-      const tag = /^\$([\p{L}_][\p{L}\p{N}_]*)?\$/u.exec(sql.slice(i));
-      const prevIsIdent = i > 0 && /[\p{L}\p{N}_$]/u.test(sql[i - 1]!);
+      const tag = DOLLAR_TAG.exec(sql.slice(i));
+      // `a$1$` style: a $ right after an identifier character is part of that identifier.
+      const prevIsIdent = i > 0 && IDENT_CHAR.test(sql[i - 1]!);
       if (tag && !prevIsIdent) {
         const close = sql.indexOf(tag[0], i + tag[0].length);
         if (close < 0) return { ok: false, error: 'has an unterminated dollar-quoted string' };

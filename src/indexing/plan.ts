@@ -100,7 +100,8 @@ export function planDrop(declaration: IndexDeclaration, state: IndexState): Inde
 /** `<name>_dbtune_new`, shortened so PostgreSQL does not truncate it. */
 export function rebuildName(name: string): string {
   const suffix = '_dbtune_new';
-  let base = name;
-  while (Buffer.byteLength(base + suffix) > MAX_IDENTIFIER_BYTES) base = base.slice(0, -1);
-  return base + suffix;
+  // Shorten by whole characters (code points), never half a surrogate pair.
+  const chars = [...name];
+  while (Buffer.byteLength(chars.join('') + suffix) > MAX_IDENTIFIER_BYTES) chars.pop();
+  return chars.join('') + suffix;
 }

@@ -32,5 +32,5 @@ export function renderMarkdown(report: Report): string {
 
 /** Escapes what would break a table cell or start markup. */
 function md(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>').replace(/</g, '&lt;');
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, '<br>');
 }

@@ -24,27 +24,27 @@ const partitioned = (valid: boolean, leafTables: number, leafIndexes: number, va
 describe('indexState', () => {
   const index = declaration();
   // Without a shadow, a valid index is ok without comparing definitions.
-  it.each<[string, LiveIndex | undefined, IndexStatus]>([
-    ['nothing of that name', undefined, 'absent'],
-    ['the name is taken by a table', liveIndex({ relkind: 'r', table: null, method: 'heap' }), 'wrong_table'],
-    ['the name is taken by a view', liveIndex({ relkind: 'v', table: null, method: null }), 'wrong_table'],
-    ['an index of that name on another table', liveIndex({ table: { schema: 'public', name: 'customers' } }), 'wrong_table'],
-    ['an index of that name on a table of the same name in another schema', liveIndex({ table: { schema: 'archive', name: 'orders' } }), 'wrong_table'],
-    ['an index with no table', liveIndex({ table: null }), 'wrong_table'],
-    ['another session is building it', liveIndex({ valid: false, ready: false, progress }), 'building'],
-    ['invalid, the table locked by a build', liveIndex({ valid: false, tableMaintenanceLocked: true }), 'building'],
-    ['invalid', liveIndex({ valid: false }), 'invalid'],
-    ['not ready', liveIndex({ valid: false, ready: false }), 'invalid'],
-    ['valid but not ready', liveIndex({ ready: false }), 'invalid'],
-    ['valid but not live (being dropped)', liveIndex({ live: false }), 'invalid'],
-    ['valid and ready', liveIndex(), 'ok'],
-    ['partitioned, parent flag valid', partitioned(true, 3, 3, 3), 'ok'],
-    ['partitioned, parent flag false, every leaf partition has a valid index', partitioned(false, 3, 3, 3), 'ok'],
-    ['partitioned, 2 of 3 leaf indexes valid', partitioned(false, 3, 3, 2), 'invalid'],
-    ['partitioned, one leaf partition without an index', partitioned(false, 3, 2, 2), 'invalid'],
-    ['partitioned, no leaf partitions', partitioned(false, 0, 0, 0), 'invalid'],
-    ['partitioned, no partition info', liveIndex({ relkind: 'I', valid: false, partitions: null }), 'invalid'],
-  ])('%s → %s', (_what, live, status) => {
+  it.each<[string, IndexStatus, LiveIndex | undefined]>([
+    ['nothing of that name', 'absent', undefined],
+    ['the name is taken by a table', 'wrong_table', liveIndex({ relkind: 'r', table: null, method: 'heap' })],
+    ['the name is taken by a view', 'wrong_table', liveIndex({ relkind: 'v', table: null, method: null })],
+    ['an index of that name on another table', 'wrong_table', liveIndex({ table: { schema: 'public', name: 'customers' } })],
+    ['an index of that name on a table of the same name in another schema', 'wrong_table', liveIndex({ table: { schema: 'archive', name: 'orders' } })],
+    ['an index with no table', 'wrong_table', liveIndex({ table: null })],
+    ['another session is building it', 'building', liveIndex({ valid: false, ready: false, progress })],
+    ['invalid, the table locked by a build', 'building', liveIndex({ valid: false, tableMaintenanceLocked: true })],
+    ['invalid', 'invalid', liveIndex({ valid: false })],
+    ['not ready', 'invalid', liveIndex({ valid: false, ready: false })],
+    ['valid but not ready', 'invalid', liveIndex({ ready: false })],
+    ['valid but not live (being dropped)', 'invalid', liveIndex({ live: false })],
+    ['valid and ready', 'ok', liveIndex()],
+    ['partitioned, parent flag valid', 'ok', partitioned(true, 3, 3, 3)],
+    ['partitioned, parent flag false, every leaf partition has a valid index', 'ok', partitioned(false, 3, 3, 3)],
+    ['partitioned, 2 of 3 leaf indexes valid', 'invalid', partitioned(false, 3, 3, 2)],
+    ['partitioned, one leaf partition without an index', 'invalid', partitioned(false, 3, 2, 2)],
+    ['partitioned, no leaf partitions', 'invalid', partitioned(false, 0, 0, 0)],
+    ['partitioned, no partition info', 'invalid', liveIndex({ relkind: 'I', valid: false, partitions: null })],
+  ])('%s → %s', (_what, status, live) => {
     expect(indexState(index, live, undefined, undefined).status).toBe(status);
   });
 
@@ -77,10 +77,10 @@ describe('indexState', () => {
   });
 
   it('with a shadow that differs: drift, with the differences', () => {
-    const shadow = liveIndex({ keyColumns: [keyColumn({ desc: true, nullsFirst: true })] });
+    const shadow = liveIndex({ unique: true, keyColumns: [keyColumn({ desc: true, nullsFirst: true })] });
     const state = indexState(index, liveIndex(), shadow, undefined);
     expect(state.status).toBe('drift');
-    expect(state.differences?.map((d) => d.field)).toEqual(['columns[0].order', 'columns[0].nulls']);
+    expect(state.differences?.map((d) => d.field)).toEqual(['unique', 'columns[0].order']);
   });
 
   it('an invalid index is invalid even when it also drifts', () => {
