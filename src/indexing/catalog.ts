@@ -54,8 +54,24 @@ export interface LiveIndex {
   progress: BuildProgress | null;
   /** Another client session holds SHARE UPDATE EXCLUSIVE on the table (a concurrent build or a manual VACUUM). */
   tableMaintenanceLocked: boolean;
-  /** For partitioned indexes: leaf partitions of the table, and their indexes. */
-  partitions: { leafTables: number; leafIndexes: number; validLeafIndexes: number } | null;
+  /** For partitioned indexes: leaf partitions of the table, and the indexes attached below this one. */
+  partitions: {
+    leafTables: number;
+    leafIndexes: number;
+    validLeafIndexes: number;
+    /** Tables (at any level below the root) that have an index attached in this index's tree. */
+    attached: Array<QualifiedName & { valid: boolean }>;
+  } | null;
+}
+
+/** One table below a partitioned table's root. */
+export interface PartitionNode {
+  table: QualifiedName;
+  parent: QualifiedName;
+  /** 'r' table, 'p' partitioned table, 'f' foreign table. */
+  relkind: string;
+  isLeaf: boolean;
+  level: number;
 }
 
 export interface LiveTable {
@@ -65,6 +81,8 @@ export interface LiveTable {
   relkind: string | null;
   pages: number;
   tuples: number;
+  /** For partitioned tables: every table below the root, parents before children. */
+  partitions: PartitionNode[] | null;
 }
 
 export interface CatalogSnapshot {
@@ -102,14 +120,38 @@ export async function readCatalog(session: SqlSession, request: CatalogRequest):
   }
   const tables = new Map<string, LiveTable>();
   for (const t of raw.tables ?? []) {
-    tables.set(`${t.schema}\u0000${t.name}`, { schema: t.schema, name: t.name, oid: t.oid, relkind: t.relkind, pages: t.pages ?? 0, tuples: Math.max(0, t.tuples ?? 0) });
+    tables.set(`${t.schema}\u0000${t.name}`, {
+      schema: t.schema,
+      name: t.name,
+      oid: t.oid,
+      relkind: t.relkind,
+      pages: t.pages ?? 0,
+      tuples: Math.max(0, t.tuples ?? 0),
+      partitions: t.partitions
+        ? t.partitions.map((p) => ({
+            table: { schema: p.schema, name: p.name },
+            parent: { schema: p.parent_schema, name: p.parent_name },
+            relkind: p.relkind,
+            isLeaf: p.is_leaf,
+            level: p.level,
+          }))
+        : null,
+    });
   }
   return { indexes, tables };
 }
 
 interface RawSnapshot {
   indexes: RawIndex[] | null;
-  tables: Array<{ schema: string; name: string; oid: number | null; relkind: string | null; pages: number | null; tuples: number | null }> | null;
+  tables: Array<{
+    schema: string;
+    name: string;
+    oid: number | null;
+    relkind: string | null;
+    pages: number | null;
+    tuples: number | null;
+    partitions: Array<{ schema: string; name: string; relkind: string; is_leaf: boolean; level: number; parent_schema: string; parent_name: string }> | null;
+  }> | null;
 }
 
 interface RawIndex {
@@ -143,7 +185,7 @@ interface RawIndex {
   definition: string | null;
   progress: Record<string, number | string | null> | null;
   maintenance_locked: boolean | null;
-  partitions: { leaf_tables: number; leaf_indexes: number; valid_leaf_indexes: number } | null;
+  partitions: { leaf_tables: number; leaf_indexes: number; valid_leaf_indexes: number; attached: Array<{ schema: string; name: string; valid: boolean }> | null } | null;
 }
 
 function toLiveIndex(r: RawIndex): LiveIndex {
@@ -197,7 +239,14 @@ function toLiveIndex(r: RawIndex): LiveIndex {
         }
       : null,
     tableMaintenanceLocked: r.maintenance_locked ?? false,
-    partitions: r.partitions ? { leafTables: r.partitions.leaf_tables, leafIndexes: r.partitions.leaf_indexes, validLeafIndexes: r.partitions.valid_leaf_indexes } : null,
+    partitions: r.partitions
+      ? {
+          leafTables: r.partitions.leaf_tables,
+          leafIndexes: r.partitions.leaf_indexes,
+          validLeafIndexes: r.partitions.valid_leaf_indexes,
+          attached: r.partitions.attached ?? [],
+        }
+      : null,
   };
 }
 
@@ -255,8 +304,11 @@ found AS (
              'leaf_tables', (SELECT count(*) FROM pg_partition_tree(i.indrelid) pt JOIN pg_class pc ON pc.oid = pt.relid
                              WHERE pt.isleaf AND pc.relkind IN ('r', 'm')),
              'leaf_indexes', count(*) FILTER (WHERE xt.isleaf),
-             'valid_leaf_indexes', count(*) FILTER (WHERE xt.isleaf AND xi.indisvalid))
-           FROM pg_partition_tree(ic.oid) xt JOIN pg_index xi ON xi.indexrelid = xt.relid) END AS partitions
+             'valid_leaf_indexes', count(*) FILTER (WHERE xt.isleaf AND xi.indisvalid),
+             'attached', json_agg(json_build_object('schema', xn.nspname, 'name', xc.relname, 'valid', xi.indisvalid))
+                         FILTER (WHERE xt.level > 0))
+           FROM pg_partition_tree(ic.oid) xt JOIN pg_index xi ON xi.indexrelid = xt.relid
+           JOIN pg_class xc ON xc.oid = xi.indrelid JOIN pg_namespace xn ON xn.oid = xc.relnamespace) END AS partitions
   FROM wanted w
   JOIN pg_namespace n ON n.nspname = w.schema_name OR (w.schema_name = 'pg_temp' AND n.oid = pg_my_temp_schema())
   JOIN pg_class ic ON ic.relnamespace = n.oid AND ic.relname = w.index_name
@@ -273,7 +325,16 @@ SELECT json_build_object(
   'indexes', (SELECT json_agg(found) FROM found),
   'tables', (SELECT json_agg(json_build_object(
                 'schema', wt.schema_name, 'name', wt.table_name, 'oid', c.oid::int8, 'relkind', c.relkind::text,
-                'pages', c.relpages, 'tuples', c.reltuples))
+                'pages', c.relpages, 'tuples', c.reltuples,
+                'partitions', CASE WHEN c.relkind = 'p' THEN (
+                  SELECT json_agg(json_build_object(
+                           'schema', pn.nspname, 'name', pc.relname, 'relkind', pc.relkind::text, 'is_leaf', pt.isleaf,
+                           'level', pt.level, 'parent_schema', ppn.nspname, 'parent_name', ppc.relname)
+                         ORDER BY pt.level, pn.nspname, pc.relname)
+                  FROM pg_partition_tree(c.oid) pt
+                  JOIN pg_class pc ON pc.oid = pt.relid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+                  JOIN pg_class ppc ON ppc.oid = pt.parentrelid JOIN pg_namespace ppn ON ppn.oid = ppc.relnamespace
+                  WHERE pt.level > 0) END))
              FROM wanted_tables wt
              LEFT JOIN pg_namespace ns ON ns.nspname = wt.schema_name
              LEFT JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = wt.table_name)

@@ -54,6 +54,8 @@ export interface AppliedIndex {
   blockers?: BlockingSession[];
   /** The failed build's unfinished index: dropped, or still there (with why). */
   leftover?: 'dropped' | 'remains';
+  /** Name of that unfinished index (a partition's index may be named differently from the plan's). */
+  leftoverIndex?: string;
 }
 
 export type ApplyEvent =
@@ -114,9 +116,9 @@ export async function executePlans(
     if (plan.statements.length) continue;
     const base = { plan, executed: [], durationMs: 0 };
     if (plan.action === 'none') finish({ ...base, action: plan.state.status === 'absent' ? 'absent' : 'exists', reason: plan.state.reason });
-    else if (plan.action === 'drift') finish({ ...base, action: 'drift', reason: `${plan.state.reason} (left untouched; --rebuild-drift rebuilds it)` });
+    else if (plan.action === 'drift') finish({ ...base, action: 'drift', reason: plan.note ?? `${plan.state.reason} (left untouched; --rebuild-drift rebuilds it)` });
     else if (plan.action === 'wait') finish({ ...base, action: 'skipped', reason: `${plan.state.reason}; run apply again once it finishes` });
-    else finish({ ...base, action: 'failed', reason: plan.state.reason, ...(plan.state.error ? { error: plan.state.error } : {}) });
+    else finish({ ...base, action: 'failed', reason: plan.note ?? plan.state.reason, ...(plan.state.error ? { error: plan.state.error } : {}) });
   }
 
   const groups = groupByTable(plans.filter((p) => p.statements.length > 0));
@@ -160,9 +162,12 @@ export async function executePlans(
       running.set(session.pid, build);
       onEvent({ type: 'statement', plan, statement, pid: session.pid });
       try {
+        if (statement.briefLock) await setLockTimeout(session, briefLockTimeoutMs(settings));
         await session.query(statement.sql);
         executed.push(statement.sql);
+        if (statement.briefLock) await setLockTimeout(session, settings.lockTimeoutMs);
       } catch (error) {
+        if (statement.briefLock) await setLockTimeout(session, settings.lockTimeoutMs).catch(() => undefined);
         running.delete(session.pid);
         return failed(session, plan, statement, build, error, executed, startedAt);
       } finally {
@@ -179,15 +184,24 @@ export async function executePlans(
     let reason: string;
     if (build.cancelReason === 'interrupted' || (fields.code === '57014' && signal.aborted)) reason = 'interrupted';
     else if (build.cancelReason) reason = build.cancelReason;
-    else if (fields.code === '55P03') reason = `lock_timeout (${formatMs(settings.lockTimeoutMs)}) ran out waiting for a lock${build.blockers.length ? ` held by ${build.blockers.map(describeBlocker).join('; ')}` : ''}`;
+    else if (fields.code === '55P03') {
+      const limit = statement.briefLock ? briefLockTimeoutMs(settings) : settings.lockTimeoutMs;
+      const what = statement.briefLock ? `the brief lock for ${statement.purpose === 'attach' ? 'ATTACH PARTITION' : 'this catalog change'} was not granted within ${formatMs(limit)} (sessions are using the table; try again later)` : `lock_timeout (${formatMs(limit)}) ran out waiting for a lock`;
+      reason = `${what}${build.blockers.length ? `; held by ${build.blockers.map(describeBlocker).join('; ')}` : ''}`;
+    }
     else reason = fields.message + (fields.detail ? ` (${fields.detail})` : '');
     const result: AppliedIndex = { plan, action: signal.aborted ? 'skipped' : 'failed', reason, executed, durationMs: Date.now() - startedAt, error: fields };
     if (build.blockers.length) result.blockers = build.blockers;
     // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind; drop it (but never one we did not create).
     if (statement.purpose === 'create' && fields.code !== '42P07') {
-      result.leftover = await dropLeftover(session, { schema: plan.declaration.table.schema, name: plan.buildName }, settings.cleanupTimeoutMs);
-      if (result.leftover === 'remains') {
-        result.reason += `; its unfinished index ${plan.buildName} could not be dropped yet (a session still holds a lock on the table): the next apply repairs it`;
+      const built = statement.builds ?? { schema: plan.declaration.table.schema, name: plan.buildName };
+      const leftover = await dropLeftover(session, built, settings.cleanupTimeoutMs);
+      if (leftover) {
+        result.leftover = leftover;
+        result.leftoverIndex = built.name;
+      }
+      if (leftover === 'remains') {
+        result.reason += `; its unfinished index ${built.name} could not be dropped yet (a session still holds a lock on the table): the next apply repairs it`;
       }
     }
     return result;
@@ -216,9 +230,11 @@ export async function executePlans(
     }
   });
 
+  // Wakes the monitor the moment the last build ends, instead of after a full poll interval.
+  const buildsFinished = new AbortController();
   const monitor = (async () => {
     while (!workersDone) {
-      await sleep(settings.pollIntervalMs);
+      await sleep(settings.pollIntervalMs, buildsFinished.signal);
       if (workersDone || running.size === 0) continue;
       let snapshots: Map<number, BuildSnapshot>;
       try {
@@ -257,6 +273,7 @@ export async function executePlans(
     await Promise.all(workers);
   } finally {
     workersDone = true;
+    buildsFinished.abort();
     await monitor;
     signal.removeEventListener('abort', onAbort);
   }
@@ -275,6 +292,15 @@ export async function executePlans(
     }
   }
   return { indexes: plans.map((p) => results.get(p)!), analyzed, interrupted: signal.aborted };
+}
+
+/** Locks that queue writers while they wait get a short budget: the configured lock_timeout, else 5 s. */
+function briefLockTimeoutMs(settings: BuildSettings): number {
+  return settings.lockTimeoutMs > 0 ? settings.lockTimeoutMs : 5000;
+}
+
+async function setLockTimeout(session: SqlSession, ms: number): Promise<void> {
+  await session.query("SELECT set_config('lock_timeout', $1, false)", [`${Math.round(ms)}ms`]);
 }
 
 async function configureBuildSession(session: SqlSession, settings: BuildSettings): Promise<void> {

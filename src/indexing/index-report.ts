@@ -164,7 +164,7 @@ function resultDetails(result: AppliedIndex): string[] {
     if (result.error.hint) lines.push(`hint: ${result.error.hint}`);
   }
   for (const b of result.blockers ?? []) lines.push(`blocked by ${describeBlocker(b)}`);
-  if (result.leftover === 'dropped') lines.push(`the unfinished index ${result.plan.buildName} was dropped`);
+  if (result.leftover === 'dropped') lines.push(`the unfinished index ${result.leftoverIndex ?? result.plan.buildName} was dropped`);
   return lines;
 }
 

@@ -9,6 +9,8 @@ export interface CreateIndexOptions {
   onTable?: string;
   /** Leave out TABLESPACE (shadow copies live in the temp tablespace). */
   withoutTablespace?: boolean;
+  /** `ON ONLY`: the parent of a partitioned table, without recursing into partitions. */
+  only?: boolean;
 }
 
 /**
@@ -22,7 +24,7 @@ export function createIndexSql(index: IndexDeclaration, options: CreateIndexOpti
     index.unique ? 'UNIQUE INDEX' : 'INDEX',
     options.concurrently ? 'CONCURRENTLY' : '',
     quoteIdent(options.name ?? index.name),
-    'ON',
+    options.only ? 'ON ONLY' : 'ON',
     options.onTable ?? quoteQualified(index.table),
     `USING ${index.method}`,
     `(${index.keys.map(keySql).join(', ')})`,

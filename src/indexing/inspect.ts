@@ -3,10 +3,13 @@ import { indexKey, indexQualifiedName, tableKey, type IndexDeclaration } from '.
 import { readCatalog, type CatalogSnapshot } from './catalog.js';
 import { indexState, type IndexState } from './index-state.js';
 import { shadowBuild } from './shadow.js';
+import { uncoveredPartitions, type PartitionChild } from './partitions.js';
 
 export interface InspectedIndex {
   declaration: IndexDeclaration;
   state: IndexState;
+  /** On a partitioned table: the partitions still needing an index (absent or invalid parent index). */
+  partitions?: PartitionChild[];
 }
 
 export interface Inspection {
@@ -32,19 +35,37 @@ export async function inspectIndexes(session: SqlSession, declarations: readonly
     session,
     declarations.filter((d) => !versionProblems.has(indexKey(d))),
   );
-  return {
-    catalog,
-    indexes: declarations.map((declaration) => {
-      const key = indexKey(declaration);
-      return {
-        declaration,
-        state: indexState(
-          declaration,
-          catalog.indexes.get(key),
-          shadow.normalized.get(key),
-          versionProblems.get(key) ?? shadow.rejected.get(key),
-        ),
-      };
-    }),
-  };
+  const indexes: InspectedIndex[] = declarations.map((declaration) => {
+    const key = indexKey(declaration);
+    return {
+      declaration,
+      state: indexState(declaration, catalog.indexes.get(key), shadow.normalized.get(key), versionProblems.get(key) ?? shadow.rejected.get(key)),
+    };
+  });
+  await inspectPartitions(session, indexes, catalog);
+  return { catalog, indexes };
+}
+
+/**
+ * For indexes on partitioned tables, finds the partitions that still need an
+ * index and what already stands under the names dbtune would give them: one
+ * more catalog statement, and only when a partitioned table is involved.
+ */
+async function inspectPartitions(session: SqlSession, indexes: InspectedIndex[], catalog: CatalogSnapshot): Promise<void> {
+  const pending: Array<{ inspected: InspectedIndex; children: Omit<PartitionChild, 'live'>[] }> = [];
+  for (const inspected of indexes) {
+    const table = catalog.tables.get(tableKey(inspected.declaration.table));
+    if (table?.relkind !== 'p') continue;
+    if (!['absent', 'invalid', 'drift'].includes(inspected.state.status)) continue;
+    pending.push({ inspected, children: uncoveredPartitions(inspected.declaration, table, inspected.state.live) });
+  }
+  if (pending.length === 0) return;
+  const names = pending.flatMap((p) => p.children.map((c) => c.index));
+  const children = names.length ? await readCatalog(session, { indexes: names, tables: [] }) : undefined;
+  for (const { inspected, children: uncovered } of pending) {
+    inspected.partitions = uncovered.map((child) => {
+      const live = children?.indexes.get(`${child.index.schema}\u0000${child.index.name}`);
+      return live ? { ...child, live } : child;
+    });
+  }
 }

@@ -1,4 +1,5 @@
-import { MAX_IDENTIFIER_BYTES } from '../db/identifiers.js';
+import { MAX_IDENTIFIER_BYTES, type QualifiedName } from '../db/identifiers.js';
+import { planPartitionedBuild, type PartitionChild } from './partitions.js';
 import { indexQualifiedName, type IndexDeclaration } from './declaration.js';
 import { createIndexSql, dropIndexSql, renameIndexSql } from './index-sql.js';
 import type { IndexState } from './index-state.js';
@@ -25,8 +26,16 @@ export type PlannedAction =
 
 /** One statement of a plan; each runs alone, outside any transaction. */
 export interface PlannedStatement {
-  purpose: 'create' | 'drop-leftover' | 'drop-old' | 'rename';
+  purpose: 'create' | 'drop-leftover' | 'drop-old' | 'rename' | 'create-parent' | 'attach';
   sql: string;
+  /** The index a `create` builds, when not the plan's `buildName` (partitions); its leftover is dropped on failure. */
+  builds?: QualifiedName;
+  /**
+   * Takes a lock that would queue writers behind it while it waits (ON ONLY,
+   * ATTACH PARTITION, dropping a partitioned index): runs under a short
+   * lock_timeout so it fails fast instead of stalling the table.
+   */
+  briefLock?: boolean;
 }
 
 export interface IndexPlan {
@@ -36,6 +45,8 @@ export interface IndexPlan {
   statements: PlannedStatement[];
   /** Name the index is built under (differs from the declared name for rebuilds). */
   buildName: string;
+  /** Why the plan is `blocked` or `drift` when that is not the state's own reason. */
+  note?: string;
 }
 
 export interface PlanOptions {
@@ -45,10 +56,17 @@ export interface PlanOptions {
 
 /** Decides, per index, what to do. Pure: tested by table. */
 export function planIndexes(inspected: readonly InspectedIndex[], options: PlanOptions = {}): IndexPlan[] {
-  return inspected.map(({ declaration, state }) => planIndex(declaration, state, options));
+  return inspected.map(({ declaration, state, partitions }) => planIndex(declaration, state, options, partitions));
 }
 
-export function planIndex(declaration: IndexDeclaration, state: IndexState, options: PlanOptions = {}): IndexPlan {
+/**
+ * @param partitions for an index on a partitioned table: the partitions that
+ * still need their index built or attached (see partitions.ts).
+ */
+export function planIndex(declaration: IndexDeclaration, state: IndexState, options: PlanOptions = {}, partitions?: readonly PartitionChild[]): IndexPlan {
+  if (partitions && (state.status === 'absent' || state.status === 'invalid' || state.status === 'drift')) {
+    return planPartitioned(declaration, state, options, partitions);
+  }
   const name = indexQualifiedName(declaration);
   const create = (buildName = declaration.name): PlannedStatement => ({
     purpose: 'create',
@@ -85,6 +103,19 @@ export function planIndex(declaration: IndexDeclaration, state: IndexState, opti
   }
 }
 
+function planPartitioned(declaration: IndexDeclaration, state: IndexState, options: PlanOptions, partitions: readonly PartitionChild[]): IndexPlan {
+  const base = { declaration, state, buildName: declaration.name };
+  if (state.status === 'drift') {
+    const note = options.rebuildDrift
+      ? `${state.reason}; a partitioned index cannot be rebuilt without locking the table (DROP INDEX on it is not concurrent): left untouched`
+      : `${state.reason} (left untouched; --rebuild-drift rebuilds it)`;
+    return { ...base, action: 'drift', statements: [], note };
+  }
+  const built = planPartitionedBuild(declaration, state.status !== 'absent', partitions);
+  if (!built.ok) return { ...base, action: 'blocked', statements: [], note: built.reason };
+  return { ...base, action: state.status === 'absent' ? 'create' : 'repair', statements: built.statements };
+}
+
 /**
  * For `dbtune drop`: drop what is there under the declared name, but never an
  * index of that name on another table, nor a relation that is not an index.
@@ -94,6 +125,10 @@ export function planDrop(declaration: IndexDeclaration, state: IndexState): Inde
   if (state.status === 'absent') return { ...base, action: 'none', statements: [] };
   if (state.status === 'wrong_table') return { ...base, action: 'blocked', statements: [] };
   if (state.status === 'building') return { ...base, action: 'wait', statements: [] };
+  if (state.live?.relkind === 'I') {
+    // DROP INDEX CONCURRENTLY refuses partitioned indexes: a plain drop (catalog-only, brief exclusive lock).
+    return { ...base, action: 'drop', statements: [{ purpose: 'drop-old', sql: dropIndexSql(indexQualifiedName(declaration), false), briefLock: true }] };
+  }
   return { ...base, action: 'drop', statements: [{ purpose: 'drop-old', sql: dropIndexSql(indexQualifiedName(declaration)) }] };
 }
 
