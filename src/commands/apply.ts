@@ -55,7 +55,9 @@ export const run: CommandHandler<ApplyOptions> = async (files, options, { io, si
       const plans = planIndexes(inspection.indexes, { rebuildDrift: options.rebuildDrift ?? false });
       const tty = Boolean(io.stderr.isTTY);
       const progress = createApplyProgress(io.stderr, { tty, paint: colorWanted(io.stderr, io.env) ? ansiPaint : plainPaint });
-      const run = await executePlans(control, () => openSession(connection, 'dbtune apply build'), plans, settings, { signal, onEvent: progress });
+      for (const note of inspection.notes) progress({ type: 'notice', message: note.replace(/^note: /, '') });
+      const tablePages = new Map([...inspection.catalog.tables].map(([key, table]) => [key, table.pages]));
+      const run = await executePlans(control, () => openSession(connection, 'dbtune apply build'), plans, settings, { signal, onEvent: progress, tablePages });
       const report = executionReport('apply', run, { version: control.serverVersion, versionNum: control.serverVersionNum }, {
         jobs: settings.jobs,
         maintenance_work_mem: settings.maintenanceWorkMem,

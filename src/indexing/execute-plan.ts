@@ -103,7 +103,12 @@ export async function executePlans(
   openBuildSession: () => Promise<SqlSession>,
   plans: readonly IndexPlan[],
   settings: BuildSettings,
-  hooks: { signal: AbortSignal; onEvent: (event: ApplyEvent) => void },
+  hooks: {
+    signal: AbortSignal;
+    onEvent: (event: ApplyEvent) => void;
+    /** Table sizes (pages, by `tableKey`): the biggest tables start first, so parallel builds end together. */
+    tablePages?: ReadonlyMap<string, number>;
+  },
 ): Promise<ExecutionResult> {
   const { signal, onEvent } = hooks;
   const results = new Map<IndexPlan, AppliedIndex>();
@@ -121,7 +126,7 @@ export async function executePlans(
     else finish({ ...base, action: 'failed', reason: plan.note ?? plan.state.reason, ...(plan.state.error ? { error: plan.state.error } : {}) });
   }
 
-  const groups = groupByTable(plans.filter((p) => p.statements.length > 0));
+  const groups = groupByTable(plans.filter((p) => p.statements.length > 0), hooks.tablePages);
   const running = new Map<number, RunningBuild>();
   // Our own sessions: the monitor's brief queries and parallel builds are waits we expect.
   const ownPids = new Set<number>([control.pid]);
@@ -335,7 +340,7 @@ async function dropLeftover(session: SqlSession, index: QualifiedName, timeoutMs
   }
 }
 
-function groupByTable(plans: readonly IndexPlan[]): IndexPlan[][] {
+function groupByTable(plans: readonly IndexPlan[], tablePages: ReadonlyMap<string, number> = new Map()): IndexPlan[][] {
   const groups = new Map<string, IndexPlan[]>();
   for (const plan of plans) {
     const key = tableKey(plan.declaration.table);
@@ -343,8 +348,9 @@ function groupByTable(plans: readonly IndexPlan[]): IndexPlan[][] {
     if (!group) groups.set(key, (group = []));
     group.push(plan);
   }
-  // Biggest groups first keeps parallel workers busy to the end.
-  return [...groups.values()].sort((a, b) => b.length - a.length);
+  // Longest work first (pages × indexes): parallel workers then finish close together.
+  const work = (group: IndexPlan[]) => (tablePages.get(tableKey(group[0]!.declaration.table)) ?? 0) * group.length + group.length;
+  return [...groups.values()].sort((a, b) => work(b) - work(a));
 }
 
 export function describeIndex(plan: IndexPlan): string {

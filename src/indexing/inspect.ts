@@ -15,6 +15,8 @@ export interface InspectedIndex {
 export interface Inspection {
   indexes: InspectedIndex[];
   catalog: CatalogSnapshot;
+  /** Things the user should know about this inspection (e.g. no shadow build possible). */
+  notes: string[];
 }
 
 /**
@@ -43,7 +45,7 @@ export async function inspectIndexes(session: SqlSession, declarations: readonly
     };
   });
   await inspectPartitions(session, indexes, catalog);
-  return { catalog, indexes };
+  return { catalog, indexes, notes: shadow.unavailable ? [`note: ${shadow.unavailable}`] : [] };
 }
 
 /**

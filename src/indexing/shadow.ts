@@ -1,6 +1,6 @@
 import type { SqlSession } from '../db/client.js';
 import { quoteIdent, quoteQualified, displayQualified } from '../db/identifiers.js';
-import type { PgErrorFields } from '../errors.js';
+import { pgErrorFields, type PgErrorFields } from '../errors.js';
 import { readCatalog, TEMP_SCHEMA, type LiveIndex } from './catalog.js';
 import { indexKey, tableKey, type IndexDeclaration } from './declaration.js';
 import { createIndexSql } from './index-sql.js';
@@ -11,7 +11,12 @@ export interface ShadowResult {
   normalized: Map<string, LiveIndex>;
   /** Declarations PostgreSQL refused (bad column, non-immutable function, bad opclass…), keyed by `indexKey`. */
   rejected: Map<string, PgErrorFields>;
+  /** Why no shadow build could run at all (no TEMP privilege, a read-only standby), if so. */
+  unavailable?: string;
 }
+
+/** Errors that mean "no temporary objects here", not "bad declaration". */
+const NO_TEMP_OBJECTS = new Set(['42501', '25006', '0A000']);
 
 /**
  * Builds every declared index on an empty temporary copy of its table
@@ -58,7 +63,16 @@ export async function shadowBuild(session: SqlSession, declarations: readonly In
 
   await session.query('BEGIN');
   try {
-    await session.query(SHADOW_FUNCTION);
+    try {
+      await session.query(SHADOW_FUNCTION);
+    } catch (error) {
+      const fields = pgErrorFields(error);
+      if (fields.code && NO_TEMP_OBJECTS.has(fields.code)) {
+        result.unavailable = `cannot create temporary objects (${fields.message}): definitions are not compared and declarations are checked only when built`;
+        return result;
+      }
+      throw error;
+    }
     const failures = await session.query<{ ord: number; err_state: string; err_message: string; err_detail: string; err_hint: string }>(
       'SELECT * FROM pg_temp.dbtune_shadow_exec($1::text[])',
       [statements],

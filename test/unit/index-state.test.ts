@@ -19,7 +19,7 @@ const progress: BuildProgress = {
 };
 
 const partitioned = (valid: boolean, leafTables: number, leafIndexes: number, validLeafIndexes: number): LiveIndex =>
-  liveIndex({ relkind: 'I', valid, ready: true, live: true, tableRelkind: 'p', partitions: { leafTables, leafIndexes, validLeafIndexes } });
+  liveIndex({ relkind: 'I', valid, ready: true, live: true, tableRelkind: 'p', partitions: { leafTables, leafIndexes, validLeafIndexes, attached: [] } });
 
 describe('indexState', () => {
   const index = declaration();

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { indexDef, runCli, useTestDatabase, writeTempFile } from '../support/database.js';
+
+const db = useTestDatabase();
+
+/**
+ * Managed services give no superuser: an application role that owns its
+ * tables must be able to plan and apply. Without the TEMP privilege (some
+ * hardened setups revoke it) the shadow build is skipped with a note instead
+ * of failing.
+ */
+describe('as a non-superuser table owner', () => {
+  it('plans and applies; without TEMP it says definitions are not compared, and still builds', async () => {
+    const role = `app_${randomBytes(3).toString('hex')}`;
+    const password = randomBytes(9).toString('hex');
+    const database = new URL(db.url).pathname.slice(1);
+    await db.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+    await db.query(`GRANT CONNECT ON DATABASE ${database} TO ${role}`);
+    await db.query(`GRANT CREATE, USAGE ON SCHEMA public TO ${role}`);
+    await db.query(`CREATE TABLE app_items (id serial, owner_id int, title text)`);
+    await db.query(`ALTER TABLE app_items OWNER TO ${role}`);
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = password;
+    const file = await writeTempFile(
+      'app.yaml',
+      'set: app\nindexes:\n  - { name: idx_app_items_owner, table: app_items, columns: [owner_id] }\n  - { name: idx_app_items_title, table: app_items, columns: [{ expression: lower(title) }] }\n',
+    );
+
+    const applied = await runCli(['apply', file, '--json'], { DATABASE_URL: url.toString() });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect((await indexDef(db, 'idx_app_items_owner'))?.valid).toBe(true);
+
+    await db.query(`REVOKE TEMPORARY ON DATABASE ${database} FROM PUBLIC`);
+    await db.query('DROP INDEX idx_app_items_title');
+    const plan = await runCli(['plan', file], { DATABASE_URL: url.toString() });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/note: cannot create temporary objects .*definitions are not compared/);
+    expect(plan.stdout).toMatch(/idx_app_items_owner\s+│.*│ ok\s+│ none\s+│ valid \(definition not compared\)/);
+    const again = await runCli(['apply', file, '--json'], { DATABASE_URL: url.toString() });
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { indexes: Array<{ action: string }> }).indexes.map((i) => i.action)).toEqual(['exists', 'created']);
+  });
+});
