@@ -53,6 +53,8 @@ async function lockHolder(session: SqlSession): Promise<LockHolder | undefined> 
             extract(epoch FROM now() - a.backend_start)::float8 AS since
        FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2 AND l.granted
+        -- advisory locks are per database; pg_locks shows every database's
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       LIMIT 1`,
     [LOCK_CLASS, LOCK_OBJECT],
   );
