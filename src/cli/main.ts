@@ -47,6 +47,7 @@ Exit codes: 0 ok · 1 something failed · 2 bad usage or input (nothing executed
 Examples:
   $ dbtune plan indexes/*.yaml
   $ dbtune apply indexes/week3.yaml --jobs 4
+  $ dbtune verify indexes/*.yaml --format junit > verify.xml
   $ dbtune drop indexes/week3.yaml --dry-run`,
     );
 
@@ -96,6 +97,28 @@ Examples:
   $ dbtune apply indexes/*.yaml --jobs 4 --maintenance-work-mem 1GB --max-wait 5m
   $ dbtune apply indexes/week3.yaml --format junit > apply.xml`)
     .action((files: string[], options: object) => runCommand(() => import('../commands/apply.js'), files, options));
+
+  formatOptions(
+    connectionOptions(
+      program
+        .command('verify')
+        .description('Prove every declared index exists, is valid and ready, and matches its declaration, field by field. Read-only.')
+        .argument('<files...>', 'index-set YAML files')
+        .option('--strict', 'also fail on unmanaged indexes a managed one makes redundant, and on duplicate indexes'),
+    ),
+    'table (default), json, junit, markdown',
+  )
+    .addHelpText('after', `
+Statuses: ok · missing · invalid (indisvalid false: a failed concurrent build) · building (in progress, or not yet ready)
+· drift (valid, different definition: each differing field is listed) · wrong_table (the name is on another table).
+Definitions are compared as PostgreSQL deparses them, so lower(handle) and LOWER(handle) are the same.
+Exit 0 when every index is ok, 1 otherwise.
+
+Examples:
+  $ dbtune verify indexes/*.yaml
+  $ dbtune verify indexes/*.yaml --strict --format junit > verify.xml
+  $ GITHUB_STEP_SUMMARY=summary.md dbtune verify indexes/*.yaml`)
+    .action((files: string[], options: object) => runCommand(() => import('../commands/verify.js'), files, options));
 
   formatOptions(
     connectionOptions(

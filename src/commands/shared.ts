@@ -71,10 +71,12 @@ export function refuseBrokenConcurrentBuilds(session: SqlSession): void {
  * Declarations PostgreSQL refused in the shadow build (missing table or
  * column, invalid expression…) are bad input: report them all, build nothing.
  */
-export function throwIfRejected(inspection: Inspection): void {
+export function throwIfRejected(inspection: Inspection, options: { allowMissingTables?: boolean } = {}): void {
   const problems: Problem[] = [];
   for (const { declaration, state } of inspection.indexes) {
     if (state.status !== 'rejected') continue;
+    // For verify, an index on a table that does not exist is simply missing.
+    if (options.allowMissingTables && state.error?.code === '42P01') continue;
     const e = state.error;
     const extra = [e?.detail, e?.hint ? `hint: ${e.hint}` : undefined].filter(Boolean).join('; ');
     problems.push({

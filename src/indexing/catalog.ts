@@ -54,6 +54,8 @@ export interface LiveIndex {
   progress: BuildProgress | null;
   /** Another client session holds SHARE UPDATE EXCLUSIVE on the table (a concurrent build or a manual VACUUM). */
   tableMaintenanceLocked: boolean;
+  /** Backs a primary key, unique or exclusion constraint: never redundant, whatever its columns. */
+  backsConstraint: boolean;
   /** For partitioned indexes: leaf partitions of the table, and the indexes attached below this one. */
   partitions: {
     leafTables: number;
@@ -83,6 +85,8 @@ export interface LiveTable {
   tuples: number;
   /** For partitioned tables: every table below the root, parents before children. */
   partitions: PartitionNode[] | null;
+  /** Every index of the table, when asked for (`tableIndexes`). */
+  indexes: LiveIndex[] | null;
 }
 
 export interface CatalogSnapshot {
@@ -95,6 +99,8 @@ export interface CatalogSnapshot {
 export interface CatalogRequest {
   indexes: readonly QualifiedName[];
   tables: readonly QualifiedName[];
+  /** Also list every index of the requested tables (`LiveTable.indexes`), for redundancy checks. */
+  tableIndexes?: boolean;
 }
 
 /** Schema name that stands for the session's own temporary schema (shadow indexes). */
@@ -111,6 +117,7 @@ export async function readCatalog(session: SqlSession, request: CatalogRequest):
     request.indexes.map((i) => i.name),
     request.tables.map((t) => t.schema),
     request.tables.map((t) => t.name),
+    request.tableIndexes ?? false,
   ]);
   const raw = rows[0]!.snapshot;
   const indexes = new Map<string, LiveIndex>();
@@ -136,6 +143,7 @@ export async function readCatalog(session: SqlSession, request: CatalogRequest):
             level: p.level,
           }))
         : null,
+      indexes: t.indexes ? t.indexes.map(toLiveIndex) : null,
     });
   }
   return { indexes, tables };
@@ -151,6 +159,7 @@ interface RawSnapshot {
     pages: number | null;
     tuples: number | null;
     partitions: Array<{ schema: string; name: string; relkind: string; is_leaf: boolean; level: number; parent_schema: string; parent_name: string }> | null;
+    indexes: RawIndex[] | null;
   }> | null;
 }
 
@@ -185,6 +194,8 @@ interface RawIndex {
   definition: string | null;
   progress: Record<string, number | string | null> | null;
   maintenance_locked: boolean | null;
+  is_primary: boolean | null;
+  backs_constraint: boolean | null;
   partitions: { leaf_tables: number; leaf_indexes: number; valid_leaf_indexes: number; attached: Array<{ schema: string; name: string; valid: boolean }> | null } | null;
 }
 
@@ -239,6 +250,7 @@ function toLiveIndex(r: RawIndex): LiveIndex {
         }
       : null,
     tableMaintenanceLocked: r.maintenance_locked ?? false,
+    backsConstraint: Boolean(r.backs_constraint || r.is_primary),
     partitions: r.partitions
       ? {
           leafTables: r.partitions.leaf_tables,
@@ -252,7 +264,11 @@ function toLiveIndex(r: RawIndex): LiveIndex {
 
 const sqlCache = new Map<number, string>();
 
-/** The catalog statement for a server version (indnullsnotdistinct exists from PostgreSQL 15). */
+/**
+ * The catalog statement for a server version (indnullsnotdistinct exists from
+ * PostgreSQL 15). Every index it reports, declared or found on a table, is
+ * described by the same `details` CTE, so both compare field for field.
+ */
 export function catalogSql(serverVersionNum: number): string {
   const cached = sqlCache.get(serverVersionNum);
   if (cached) return cached;
@@ -261,6 +277,9 @@ export function catalogSql(serverVersionNum: number): string {
 WITH wanted AS (
   SELECT DISTINCT w.schema_name, w.index_name
   FROM unnest($1::text[], $2::text[]) AS w(schema_name, index_name)
+),
+wanted_tables AS (
+  SELECT DISTINCT t.schema_name, t.table_name FROM unnest($3::text[], $4::text[]) AS t(schema_name, table_name)
 ),
 progress AS MATERIALIZED (
   SELECT * FROM pg_stat_progress_create_index
@@ -271,11 +290,30 @@ maintenance AS MATERIALIZED (
   WHERE l.locktype = 'relation' AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted
     AND l.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
 ),
-found AS (
-  SELECT w.schema_name AS schema, w.index_name AS name, ic.oid::int8 AS oid, ic.relkind::text AS relkind,
+matched AS (
+  SELECT w.schema_name, w.index_name, ic.oid
+  FROM wanted w
+  JOIN pg_namespace n ON n.nspname = w.schema_name OR (w.schema_name = 'pg_temp' AND n.oid = pg_my_temp_schema())
+  JOIN pg_class ic ON ic.relnamespace = n.oid AND ic.relname = w.index_name
+),
+tables AS (
+  SELECT wt.schema_name, wt.table_name, c.oid, c.relkind, c.relpages, c.reltuples
+  FROM wanted_tables wt
+  LEFT JOIN pg_namespace ns ON ns.nspname = wt.schema_name
+  LEFT JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = wt.table_name
+),
+detail_oids AS (
+  SELECT oid FROM matched
+  UNION
+  SELECT i.indexrelid FROM pg_index i JOIN tables t ON i.indrelid = t.oid WHERE $5::bool
+),
+details AS (
+  SELECT ic.oid::int8 AS oid, ic.relname AS name, ic.relkind::text AS relkind, i.indrelid AS table_oid,
          tn.nspname AS table_schema, tc.relname AS table_name, tc.relkind::text AS table_relkind,
          am.amname AS method, i.indisunique AS unique, ${nullsNotDistinct} AS nulls_not_distinct,
          i.indisvalid AS valid, i.indisready AS ready, i.indislive AS live, i.indnkeyatts AS nkeyatts,
+         i.indisprimary AS is_primary,
+         EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = ic.oid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
          (SELECT json_agg(json_build_object(
                    'definition', pg_get_indexdef(ic.oid, k.n + 1, true),
                    'is_expression', i.indkey[k.n] = 0,
@@ -309,35 +347,33 @@ found AS (
                          FILTER (WHERE xt.level > 0))
            FROM pg_partition_tree(ic.oid) xt JOIN pg_index xi ON xi.indexrelid = xt.relid
            JOIN pg_class xc ON xc.oid = xi.indrelid JOIN pg_namespace xn ON xn.oid = xc.relnamespace) END AS partitions
-  FROM wanted w
-  JOIN pg_namespace n ON n.nspname = w.schema_name OR (w.schema_name = 'pg_temp' AND n.oid = pg_my_temp_schema())
-  JOIN pg_class ic ON ic.relnamespace = n.oid AND ic.relname = w.index_name
+  FROM detail_oids d
+  JOIN pg_class ic ON ic.oid = d.oid
   LEFT JOIN pg_index i ON i.indexrelid = ic.oid
   LEFT JOIN pg_class tc ON tc.oid = i.indrelid
   LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
   LEFT JOIN pg_am am ON am.oid = ic.relam
   LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
-),
-wanted_tables AS (
-  SELECT DISTINCT t.schema_name, t.table_name FROM unnest($3::text[], $4::text[]) AS t(schema_name, table_name)
 )
 SELECT json_build_object(
-  'indexes', (SELECT json_agg(found) FROM found),
+  'indexes', (SELECT json_agg(to_jsonb(d) || jsonb_build_object('schema', m.schema_name, 'name', m.index_name))
+              FROM matched m JOIN details d ON d.oid = m.oid),
   'tables', (SELECT json_agg(json_build_object(
-                'schema', wt.schema_name, 'name', wt.table_name, 'oid', c.oid::int8, 'relkind', c.relkind::text,
-                'pages', c.relpages, 'tuples', c.reltuples,
-                'partitions', CASE WHEN c.relkind = 'p' THEN (
+                'schema', t.schema_name, 'name', t.table_name, 'oid', t.oid::int8, 'relkind', t.relkind::text,
+                'pages', t.relpages, 'tuples', t.reltuples,
+                'indexes', CASE WHEN $5::bool THEN (
+                  SELECT coalesce(json_agg(to_jsonb(d) || jsonb_build_object('schema', d.table_schema) ORDER BY d.name), '[]')
+                  FROM details d WHERE d.table_oid = t.oid) END,
+                'partitions', CASE WHEN t.relkind = 'p' THEN (
                   SELECT json_agg(json_build_object(
                            'schema', pn.nspname, 'name', pc.relname, 'relkind', pc.relkind::text, 'is_leaf', pt.isleaf,
                            'level', pt.level, 'parent_schema', ppn.nspname, 'parent_name', ppc.relname)
                          ORDER BY pt.level, pn.nspname, pc.relname)
-                  FROM pg_partition_tree(c.oid) pt
+                  FROM pg_partition_tree(t.oid) pt
                   JOIN pg_class pc ON pc.oid = pt.relid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
                   JOIN pg_class ppc ON ppc.oid = pt.parentrelid JOIN pg_namespace ppn ON ppn.oid = ppc.relnamespace
                   WHERE pt.level > 0) END))
-             FROM wanted_tables wt
-             LEFT JOIN pg_namespace ns ON ns.nspname = wt.schema_name
-             LEFT JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = wt.table_name)
+             FROM tables t)
 ) AS snapshot`;
   sqlCache.set(serverVersionNum, sql);
   return sql;

@@ -7,6 +7,7 @@ import type { AppliedAction, AppliedIndex, ExecutionResult } from './execute-pla
 import type { IndexPlan } from './plan.js';
 import { analyzeSql } from './index-sql.js';
 import type { IndexStatus } from './index-state.js';
+import type { RedundancyFinding, VerifiedIndex, VerifyStatus } from './verify.js';
 
 /** Server facts every index report carries. */
 export interface ServerInfo {
@@ -196,4 +197,91 @@ export function planSqlScript(plans: readonly IndexPlan[], analyze: boolean): st
   if (analyze && analyzeStatements.size) lines.push('', ...analyzeStatements);
   if (!plans.some((p) => p.statements.length)) lines.push('', '-- nothing to do: every index is in place');
   return `${lines.join('\n')}\n`;
+}
+
+const VERIFY_STATUS: Record<VerifyStatus, RowStatus> = {
+  ok: 'pass',
+  missing: 'fail',
+  invalid: 'fail',
+  building: 'fail',
+  drift: 'fail',
+  wrong_table: 'fail',
+};
+
+/** `dbtune verify`: every declared index ok, or why not; with --strict, redundant indexes too. */
+export function verifyReport(verified: readonly VerifiedIndex[], findings: readonly RedundancyFinding[] | undefined, server: ServerInfo): Report {
+  const rows: ReportRow[] = verified.map((v) => {
+    const row: ReportRow = {
+      id: displayQualified({ schema: v.declaration.table.schema, name: v.declaration.name }),
+      status: VERIFY_STATUS[v.status],
+      cells: { index: v.declaration.name, table: displayQualified(v.declaration.table), status: v.status, reason: v.reason },
+    };
+    if (v.differences?.length) row.details = v.differences.map(formatDifference);
+    if (row.status === 'fail') row.message = `${v.status}: ${v.reason}`;
+    return row;
+  });
+  const sections: Report['sections'] = [{ title: 'indexes', columns: [
+    { key: 'index', header: 'index' },
+    { key: 'table', header: 'table' },
+    { key: 'status', header: 'status' },
+    { key: 'reason', header: 'reason' },
+  ], rows }];
+  if (findings) {
+    sections.push({
+      title: 'redundant indexes',
+      columns: [
+        { key: 'index', header: 'index' },
+        { key: 'table', header: 'table' },
+        { key: 'status', header: 'finding' },
+        { key: 'covered_by', header: 'covered by' },
+        { key: 'reason', header: 'reason' },
+      ],
+      rows: findings.map((f) => ({
+        id: displayQualified(f.index),
+        status: 'fail' as const,
+        cells: { index: f.index.name, table: displayQualified(f.table), status: f.kind, covered_by: f.coveredBy.name, reason: f.reason },
+        message: `${f.kind}: ${f.reason}`,
+        details: [`DROP INDEX CONCURRENTLY IF EXISTS ${displayQualified(f.index)};  -- if nothing else relies on it`],
+      })),
+    });
+  }
+  const failing = verified.filter((v) => v.status !== 'ok').length + (findings?.length ?? 0);
+  const passed = failing === 0;
+  return {
+    command: 'verify',
+    title: 'dbtune verify',
+    passed,
+    sections,
+    summary: `${verified.length} ${verified.length === 1 ? 'index' : 'indexes'}: ${countLabels(verified.map((v) => v.status))}${findings ? `; ${findings.length} redundant or duplicate` : ''}`,
+    notes: [],
+    document: {
+      command: 'verify',
+      passed,
+      server: { version: server.version },
+      indexes: verified.map((v) => ({
+        name: v.declaration.name,
+        schema: v.declaration.table.schema,
+        table: v.declaration.table.name,
+        set: v.declaration.set,
+        source: `${v.declaration.source.file}:${v.declaration.source.line}`,
+        status: v.status,
+        reason: v.reason,
+        ...(v.differences ? { differences: v.differences } : {}),
+      })),
+      ...(findings
+        ? {
+            redundant: findings.map((f) => ({
+              kind: f.kind,
+              name: f.index.name,
+              schema: f.index.schema,
+              table: f.table.name,
+              covered_by: f.coveredBy.name,
+              managed: f.managed,
+              reason: f.reason,
+            })),
+          }
+        : {}),
+      checks: [],
+    },
+  };
 }

@@ -24,9 +24,17 @@ export interface Inspection {
  * all of them, plus the shadow build (constant round trips) that normalises
  * and validates the declarations.
  */
-export async function inspectIndexes(session: SqlSession, declarations: readonly IndexDeclaration[]): Promise<Inspection> {
+export async function inspectIndexes(
+  session: SqlSession,
+  declarations: readonly IndexDeclaration[],
+  options: { tableIndexes?: boolean } = {},
+): Promise<Inspection> {
   const tables = new Map(declarations.map((d) => [tableKey(d.table), d.table]));
-  const catalog = await readCatalog(session, { indexes: declarations.map(indexQualifiedName), tables: [...tables.values()] });
+  const catalog = await readCatalog(session, {
+    indexes: declarations.map(indexQualifiedName),
+    tables: [...tables.values()],
+    tableIndexes: options.tableIndexes ?? false,
+  });
   const versionProblems = new Map<string, { message: string; code?: string }>();
   for (const d of declarations) {
     if (d.nullsNotDistinct && session.serverVersionNum < 150000) {

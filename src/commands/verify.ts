@@ -1,0 +1,33 @@
+import { loadIndexSets } from '../config/load-index-sets.js';
+import { verifyReport } from '../indexing/index-report.js';
+import { inspectIndexes } from '../indexing/inspect.js';
+import { findRedundancy, verifyIndex } from '../indexing/verify.js';
+import { emitReport } from '../report/emit.js';
+import { connectionOptions, loadConfig, openSession, outputFormat, throwIfRejected, type CommandHandler, type CommonOptions } from './shared.js';
+
+export interface VerifyOptions extends CommonOptions {
+  strict?: boolean;
+}
+
+/**
+ * `dbtune verify`: every declared index exists, is valid and ready, and
+ * matches its declaration. Read-only; a constant number of statements.
+ */
+export const run: CommandHandler<VerifyOptions> = async (files, options, { io }) => {
+  const config = await loadConfig(options);
+  const format = outputFormat(options, config);
+  const sets = await loadIndexSets(files);
+  const session = await openSession(connectionOptions(options, config, io.env), 'dbtune verify');
+  try {
+    const inspection = await inspectIndexes(session, sets.flatMap((s) => s.indexes), { tableIndexes: options.strict ?? false });
+    throwIfRejected(inspection, { allowMissingTables: true });
+    const verified = inspection.indexes.map(({ declaration, state }) => verifyIndex(declaration, state));
+    const findings = options.strict ? findRedundancy(inspection.indexes, inspection.catalog.tables) : undefined;
+    const report = verifyReport(verified, findings, { version: session.serverVersion, versionNum: session.serverVersionNum });
+    report.notes.push(...inspection.notes);
+    await emitReport(report, format, io);
+    return report.passed ? 'ok' : 'failed';
+  } finally {
+    await session.close();
+  }
+};
