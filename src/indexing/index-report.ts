@@ -5,6 +5,7 @@ import { describeBlocker } from './build-monitor.js';
 import { formatDifference } from './compare.js';
 import type { AppliedAction, AppliedIndex, ExecutionResult } from './execute-plan.js';
 import type { IndexPlan } from './plan.js';
+import type { IndexDeclaration } from './declaration.js';
 import { analyzeSql } from './index-sql.js';
 import type { IndexStatus } from './index-state.js';
 import type { RedundancyFinding, VerifiedIndex, VerifyStatus } from './verify.js';
@@ -40,9 +41,15 @@ function indexId(plan: IndexPlan): string {
   return displayQualified({ schema: plan.declaration.table.schema, name: plan.declaration.name });
 }
 
-function sourceOf(plan: IndexPlan): string {
-  const s = plan.declaration.source;
-  return `${s.file}:${s.line}`;
+/** The fields every command's JSON gives for an index: which one, and where it was declared. */
+function indexIdentity(declaration: IndexDeclaration) {
+  return {
+    name: declaration.name,
+    schema: declaration.table.schema,
+    table: declaration.table.name,
+    set: declaration.set,
+    source: `${declaration.source.file}:${declaration.source.line}`,
+  };
 }
 
 /** `dbtune plan`: each index's state and the exact statements apply would run. */
@@ -71,11 +78,7 @@ export function planReport(plans: readonly IndexPlan[], server: ServerInfo, extr
       passed: blocking.length === 0,
       server: { version: server.version },
       indexes: plans.map((plan) => ({
-        name: plan.declaration.name,
-        schema: plan.declaration.table.schema,
-        table: plan.declaration.table.name,
-        set: plan.declaration.set,
-        source: sourceOf(plan),
+        ...indexIdentity(plan.declaration),
         state: plan.state.status,
         action: plan.action,
         reason: plan.state.reason,
@@ -137,11 +140,7 @@ export function executionReport(command: 'apply' | 'drop', run: ExecutionResult,
       server: { version: server.version },
       settings,
       indexes: run.indexes.map((result) => ({
-        name: result.plan.declaration.name,
-        schema: result.plan.declaration.table.schema,
-        table: result.plan.declaration.table.name,
-        set: result.plan.declaration.set,
-        source: sourceOf(result.plan),
+        ...indexIdentity(result.plan.declaration),
         action: result.action,
         state_before: result.plan.state.status,
         reason: result.reason,
@@ -259,11 +258,7 @@ export function verifyReport(verified: readonly VerifiedIndex[], findings: reado
       passed,
       server: { version: server.version },
       indexes: verified.map((v) => ({
-        name: v.declaration.name,
-        schema: v.declaration.table.schema,
-        table: v.declaration.table.name,
-        set: v.declaration.set,
-        source: `${v.declaration.source.file}:${v.declaration.source.line}`,
+        ...indexIdentity(v.declaration),
         status: v.status,
         reason: v.reason,
         ...(v.differences ? { differences: v.differences } : {}),

@@ -66,6 +66,7 @@ export function findRedundancy(inspected: readonly InspectedIndex[], tables: Rea
     byTable.set(key, [...(byTable.get(key) ?? []), state.live]);
   }
   const reportedPairs = new Set<string>();
+  const reportedRedundant = new Set<number>();
   for (const [key, managed] of byTable) {
     const table = tables.get(key);
     if (!table?.indexes) continue;
@@ -89,7 +90,8 @@ export function findRedundancy(inspected: readonly InspectedIndex[], tables: Rea
             managed: candidateManaged,
             reason: `same definition as ${keeper.name}${candidate.backsConstraint ? ` (${candidate.name} backs a constraint: drop the other one)` : ''}`,
           });
-        } else if (!candidateManaged && isRedundantPrefix(candidate, keeper)) {
+        } else if (!candidateManaged && !reportedRedundant.has(candidate.oid) && isRedundantPrefix(candidate, keeper)) {
+          reportedRedundant.add(candidate.oid);
           findings.push({
             kind: 'redundant',
             index: candidateName,

@@ -75,7 +75,8 @@ indexes:
     }
   });
 
-  it.each<[string, string, string, string, Array<{ field: string; declared: string; live: string }>]>([
+  type DriftCase = [string, string, string, string, Array<{ field: string; declared: string; live: string }>];
+  const driftCases: DriftCase[] = [
     ['using', 'CREATE INDEX idx_d ON drift_t USING hash (a)', 'columns: [a]', '', [{ field: 'using', declared: 'btree', live: 'hash' }]],
     ['unique', 'CREATE UNIQUE INDEX idx_d ON drift_t (a)', 'columns: [a]', '', [{ field: 'unique', declared: 'false', live: 'true' }]],
     ['key order', 'CREATE INDEX idx_d ON drift_t (a, b)', 'columns: [b, a]', '', [{ field: 'columns[0]', declared: 'b', live: 'a' }, { field: 'columns[1]', declared: 'a', live: 'b' }]],
@@ -88,7 +89,9 @@ indexes:
     ['expression', 'CREATE INDEX idx_d ON drift_t (lower(t))', "columns: [{ expression: upper(t) }]", '', [{ field: 'columns[0]', declared: 'upper(t)', live: 'lower(t)' }]],
     ['storage parameters', 'CREATE INDEX idx_d ON drift_t (a) WITH (fillfactor = 70)', 'columns: [a]\nwith: { fillfactor: 90 }', '', [{ field: 'with', declared: 'fillfactor=90', live: 'fillfactor=70' }]],
     ['nulls not distinct', 'CREATE UNIQUE INDEX idx_d ON drift_t (a)', 'columns: [a]\nunique: true\nnulls_not_distinct: true', '15', [{ field: 'nulls_not_distinct', declared: 'true', live: 'false' }]],
-  ].filter(([, , , minMajor]) => !minMajor || inject('pgMajor') === 0 || inject('pgMajor') >= Number(minMajor)))('drift in %s is reported field by field', async (_field, live, declared, minMajor, differences) => {
+  ];
+  // Rows for features newer than the server are left out (nulls_not_distinct is PostgreSQL 15+).
+  it.each(driftCases.filter(([, , , minMajor]) => !minMajor || inject('pgMajor') === 0 || inject('pgMajor') >= Number(minMajor)))('drift in %s is reported field by field', async (_field, live, declared, minMajor, differences) => {
     // On a server given by DBTUNE_TEST_DATABASE_URL the major is known only now.
     if (minMajor && db.major < Number(minMajor)) return;
     await db.query('DROP TABLE IF EXISTS drift_t');
