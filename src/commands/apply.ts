@@ -2,14 +2,10 @@ import { loadIndexSets } from '../config/load-index-sets.js';
 import { parseDuration } from '../config/duration.js';
 import type { ProjectConfig } from '../config/project-config.js';
 import { DbtuneError } from '../errors.js';
-import { acquireRunLock } from '../indexing/advisory-lock.js';
-import { createApplyProgress } from '../indexing/apply-progress.js';
-import { DEFAULT_BUILD_SETTINGS, executePlans, type BuildSettings } from '../indexing/execute-plan.js';
-import { executionReport } from '../indexing/index-report.js';
+import { DEFAULT_BUILD_SETTINGS, type BuildSettings } from '../indexing/execute-plan.js';
 import { inspectIndexes } from '../indexing/inspect.js';
 import { planIndexes } from '../indexing/plan.js';
-import { colorWanted, emitReport, write } from '../report/emit.js';
-import { ansiPaint, plainPaint } from '../report/render-table.js';
+import { runPlansAndReport, withRunLock } from './run-plans.js';
 import {
   connectionOptions,
   loadConfig,
@@ -34,43 +30,41 @@ export interface ApplyOptions extends CommonOptions {
 }
 
 /** `dbtune apply`: build what is missing, repair leftovers, never block writes. */
-export const run: CommandHandler<ApplyOptions> = async (files, options, { io, signal }) => {
+export const run: CommandHandler<ApplyOptions> = async (files, options, context) => {
   const config = await loadConfig(options);
   const format = outputFormat(options, config);
   const settings = buildSettings(options, config);
   const lockWaitMs = lockWaitOption(options, config);
   const sets = await loadIndexSets(files);
-  const connection = connectionOptions(options, config, io.env);
+  const connection = connectionOptions(options, config, context.io.env);
   const control = await openSession(connection, 'dbtune apply');
   try {
     refuseBrokenConcurrentBuilds(control);
-    const release = await acquireRunLock(control, {
-      waitMs: lockWaitMs,
-      signal,
-      onWait: (holder) => void write(io.stderr, `waiting for another dbtune run to finish (pid ${holder?.pid ?? '?'})…\n`),
-    });
-    try {
+    return await withRunLock(control, lockWaitMs, context, async () => {
       const inspection = await inspectIndexes(control, sets.flatMap((s) => s.indexes));
       throwIfRejected(inspection);
-      const plans = planIndexes(inspection.indexes, { rebuildDrift: options.rebuildDrift ?? false });
-      const tty = Boolean(io.stderr.isTTY);
-      const progress = createApplyProgress(io.stderr, { tty, paint: colorWanted(io.stderr, io.env) ? ansiPaint : plainPaint });
-      for (const note of inspection.notes) progress({ type: 'notice', message: note.replace(/^note: /, '') });
-      const tablePages = new Map([...inspection.catalog.tables].map(([key, table]) => [key, table.pages]));
-      const run = await executePlans(control, () => openSession(connection, 'dbtune apply build'), plans, settings, { signal, onEvent: progress, tablePages });
-      const report = executionReport('apply', run, { version: control.serverVersion, versionNum: control.serverVersionNum }, {
-        jobs: settings.jobs,
-        maintenance_work_mem: settings.maintenanceWorkMem,
-        max_parallel_maintenance_workers: settings.maxParallelMaintenanceWorkers,
-        lock_timeout_ms: settings.lockTimeoutMs,
-        max_wait_ms: settings.maxWaitMs,
-        analyze: settings.analyze,
-      });
-      await emitReport(report, format, io);
-      return run.interrupted ? 'interrupted' : report.passed ? 'ok' : 'failed';
-    } finally {
-      await release();
-    }
+      return runPlansAndReport(
+        {
+          command: 'apply',
+          control,
+          connection,
+          plans: planIndexes(inspection.indexes, { rebuildDrift: options.rebuildDrift ?? false }),
+          settings,
+          format,
+          notices: inspection.notes.map((note) => note.replace(/^note: /, '')),
+          tablePages: new Map([...inspection.catalog.tables].map(([key, table]) => [key, table.pages])),
+          settingsDocument: {
+            jobs: settings.jobs,
+            maintenance_work_mem: settings.maintenanceWorkMem,
+            max_parallel_maintenance_workers: settings.maxParallelMaintenanceWorkers,
+            lock_timeout_ms: settings.lockTimeoutMs,
+            max_wait_ms: settings.maxWaitMs,
+            analyze: settings.analyze,
+          },
+        },
+        context,
+      );
+    });
   } finally {
     await control.close();
   }
