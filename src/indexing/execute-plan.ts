@@ -70,6 +70,8 @@ export type ApplyEvent =
 export interface ExecutionResult {
   indexes: AppliedIndex[];
   analyzed: QualifiedName[];
+  /** Tables whose ANALYZE failed (a warning: the indexes themselves are fine). */
+  analyzeFailures: Array<{ table: QualifiedName; error: PgErrorFields }>;
   interrupted: boolean;
 }
 
@@ -145,6 +147,9 @@ export async function executePlans(
     }
   }
 
+  // A role-level statement_timeout (common on managed services) must not cut ANALYZE of a big table short.
+  await control.query("SELECT set_config('statement_timeout', '0', false)");
+
   const cancel = async (pid: number) => {
     await control.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
   };
@@ -212,15 +217,24 @@ export async function executePlans(
     return result;
   };
 
+  let sessionError: unknown;
   const workers = Array.from({ length: Math.min(Math.max(1, settings.jobs), groups.length) }, async () => {
     let session: SqlSession | undefined;
     try {
       while (groups.length) {
         const group = groups.shift()!;
         if (!session) {
-          session = await openBuildSession();
-          ownPids.add(session.pid);
-          await configureBuildSession(session, settings);
+          try {
+            session = await openBuildSession();
+            ownPids.add(session.pid);
+            await configureBuildSession(session, settings);
+          } catch (error) {
+            // Leave the group to a worker that has a session (or to the report, if none has).
+            groups.unshift(group);
+            sessionError = error;
+            await session?.close();
+            return;
+          }
         }
         for (const plan of group) {
           if (signal.aborted) {
@@ -275,7 +289,8 @@ export async function executePlans(
   })();
 
   try {
-    await Promise.all(workers);
+    // allSettled: one worker's failure must not end the run while another's build is still going.
+    await Promise.allSettled(workers);
   } finally {
     workersDone = true;
     buildsFinished.abort();
@@ -283,7 +298,14 @@ export async function executePlans(
     signal.removeEventListener('abort', onAbort);
   }
 
+  for (const group of groups.splice(0)) {
+    for (const plan of group) {
+      finish({ plan, action: 'failed', reason: `could not open a build session: ${pgErrorFields(sessionError).message}`, executed: [], durationMs: 0 });
+    }
+  }
+
   const analyzed: QualifiedName[] = [];
+  const analyzeFailures: Array<{ table: QualifiedName; error: PgErrorFields }> = [];
   if (settings.analyze && !signal.aborted) {
     const touched = new Map<string, QualifiedName>();
     for (const r of results.values()) {
@@ -292,11 +314,16 @@ export async function executePlans(
     for (const table of touched.values()) {
       if (signal.aborted) break;
       onEvent({ type: 'analyze', table });
-      await control.query(analyzeSql(table));
-      analyzed.push(table);
+      try {
+        await control.query(analyzeSql(table));
+        analyzed.push(table);
+      } catch (error) {
+        // The indexes are built; stale statistics are worth a warning, not a failed run.
+        analyzeFailures.push({ table, error: pgErrorFields(error) });
+      }
     }
   }
-  return { indexes: plans.map((p) => results.get(p)!), analyzed, interrupted: signal.aborted };
+  return { indexes: plans.map((p) => results.get(p)!), analyzed, analyzeFailures, interrupted: signal.aborted };
 }
 
 /** Locks that queue writers while they wait get a short budget: the configured lock_timeout, else 5 s. */

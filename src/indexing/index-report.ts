@@ -125,6 +125,7 @@ export function executionReport(command: 'apply' | 'drop', run: ExecutionResult,
   const passed = !run.interrupted && rows.every((r) => r.status === 'pass');
   const notes: string[] = [];
   if (run.analyzed.length) notes.push(`analyzed: ${run.analyzed.map(displayQualified).join(', ')}`);
+  for (const f of run.analyzeFailures) notes.push(`warning: ANALYZE ${displayQualified(f.table)} failed (${f.error.message}); run it later so the planner sees the new index's statistics`);
   if (run.interrupted) notes.push('interrupted: builds in progress were cancelled and their leftovers dropped');
   return {
     command,
@@ -152,6 +153,7 @@ export function executionReport(command: 'apply' | 'drop', run: ExecutionResult,
         ...(result.leftover ? { leftover: result.leftover } : {}),
       })),
       analyzed: run.analyzed.map(displayQualified),
+      ...(run.analyzeFailures.length ? { analyze_failures: run.analyzeFailures.map((f) => ({ table: displayQualified(f.table), error: f.error })) } : {}),
     },
   };
 }

@@ -42,4 +42,27 @@ describe('as a non-superuser table owner', () => {
     expect(again.code, again.stderr).toBe(0);
     expect((JSON.parse(again.stdout) as { indexes: Array<{ action: string }> }).indexes.map((i) => i.action)).toEqual(['exists', 'created']);
   });
+
+  it('builds everything on the sessions it can open when the role hits its connection limit', async () => {
+    const role = `lim_${randomBytes(3).toString('hex')}`;
+    const password = randomBytes(9).toString('hex');
+    const database = new URL(db.url).pathname.slice(1);
+    // One control session and one build session fit; the other --jobs sessions are refused.
+    await db.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' CONNECTION LIMIT 2`);
+    await db.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO ${role}`);
+    await db.query(`GRANT CREATE, USAGE ON SCHEMA public TO ${role}`);
+    const tables = ['lim_a', 'lim_b', 'lim_c'];
+    for (const t of tables) {
+      await db.query(`CREATE TABLE ${t} (id int, v int)`);
+      await db.query(`ALTER TABLE ${t} OWNER TO ${role}`);
+    }
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = password;
+    const file = await writeTempFile('lim.yaml', `set: lim\nindexes:\n${tables.map((t) => `  - { name: idx_${t}_v, table: ${t}, columns: [v] }`).join('\n')}\n`);
+    const result = await runCli(['apply', file, '--json', '--jobs', '3'], { DATABASE_URL: url.toString() });
+    expect(result.code, result.stderr).toBe(0);
+    expect((JSON.parse(result.stdout) as { indexes: Array<{ action: string }> }).indexes.map((i) => i.action)).toEqual(['created', 'created', 'created']);
+    for (const t of tables) expect((await indexDef(db, `idx_${t}_v`))?.valid).toBe(true);
+  });
 });
