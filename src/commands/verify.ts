@@ -19,7 +19,7 @@ export const run: CommandHandler<VerifyOptions> = async (files, options, { io })
   const sets = await loadIndexSets(files);
   const session = await openSession(connectionOptions(options, config, io.env), 'dbtune verify');
   try {
-    const inspection = await inspectIndexes(session, sets.flatMap((s) => s.indexes), { tableIndexes: options.strict ?? false });
+    const inspection = await inspectIndexes(session, sets.flatMap((s) => s.indexes), { tableIndexes: options.strict ?? false, compareOnly: true });
     throwIfRejected(inspection, { allowMissingTables: true });
     const verified = inspection.indexes.map(({ declaration, state }) => verifyIndex(declaration, state));
     const findings = options.strict ? findRedundancy(inspection.indexes, inspection.catalog.tables) : undefined;

@@ -302,18 +302,27 @@ tables AS (
   LEFT JOIN pg_namespace ns ON ns.nspname = wt.schema_name
   LEFT JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = wt.table_name
 ),
-detail_oids AS (
-  SELECT oid FROM matched
-  UNION
-  SELECT i.indexrelid FROM pg_index i JOIN tables t ON i.indrelid = t.oid WHERE $5::bool
+constraint_indexes AS MATERIALIZED (
+  SELECT DISTINCT conindid FROM pg_constraint WHERE contype IN ('p', 'u', 'x')
+),
+-- Declared indexes (under the name they were asked by) and, for --strict, every index of the
+-- requested tables. The names travel with the rows: nothing joins back, so the statement stays
+-- linear in the number of indexes (a join back was quadratic under a 1-row estimate).
+targets AS (
+  SELECT m.oid, m.schema_name, m.index_name, true AS declared FROM matched m
+  UNION ALL
+  SELECT i.indexrelid, t.schema_name, c.relname, false
+  FROM pg_index i JOIN tables t ON i.indrelid = t.oid JOIN pg_class c ON c.oid = i.indexrelid
+  WHERE $5::bool
 ),
 details AS (
-  SELECT ic.oid::int8 AS oid, ic.relname AS name, ic.relkind::text AS relkind, i.indrelid AS table_oid,
+  SELECT tg.schema_name AS schema, tg.index_name AS name, tg.declared,
+         ic.oid::int8 AS oid, ic.relkind::text AS relkind, i.indrelid AS table_oid,
          tn.nspname AS table_schema, tc.relname AS table_name, tc.relkind::text AS table_relkind,
          am.amname AS method, i.indisunique AS unique, ${nullsNotDistinct} AS nulls_not_distinct,
          i.indisvalid AS valid, i.indisready AS ready, i.indislive AS live, i.indnkeyatts AS nkeyatts,
          i.indisprimary AS is_primary,
-         EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = ic.oid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
+         EXISTS (SELECT 1 FROM constraint_indexes k WHERE k.conindid = ic.oid) AS backs_constraint,
          (SELECT json_agg(json_build_object(
                    'definition', pg_get_indexdef(ic.oid, k.n + 1, true),
                    'is_expression', i.indkey[k.n] = 0,
@@ -347,23 +356,23 @@ details AS (
                          FILTER (WHERE xt.level > 0))
            FROM pg_partition_tree(ic.oid) xt JOIN pg_index xi ON xi.indexrelid = xt.relid
            JOIN pg_class xc ON xc.oid = xi.indrelid JOIN pg_namespace xn ON xn.oid = xc.relnamespace) END AS partitions
-  FROM detail_oids d
-  JOIN pg_class ic ON ic.oid = d.oid
+  FROM targets tg
+  JOIN pg_class ic ON ic.oid = tg.oid
   LEFT JOIN pg_index i ON i.indexrelid = ic.oid
   LEFT JOIN pg_class tc ON tc.oid = i.indrelid
   LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
   LEFT JOIN pg_am am ON am.oid = ic.relam
   LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
+),
+table_indexes AS (
+  SELECT d.table_oid, json_agg(d ORDER BY d.name) AS indexes FROM details d WHERE NOT d.declared GROUP BY d.table_oid
 )
 SELECT json_build_object(
-  'indexes', (SELECT json_agg(to_jsonb(d) || jsonb_build_object('schema', m.schema_name, 'name', m.index_name))
-              FROM matched m JOIN details d ON d.oid = m.oid),
+  'indexes', (SELECT json_agg(d) FROM details d WHERE d.declared),
   'tables', (SELECT json_agg(json_build_object(
                 'schema', t.schema_name, 'name', t.table_name, 'oid', t.oid::int8, 'relkind', t.relkind::text,
                 'pages', t.relpages, 'tuples', t.reltuples,
-                'indexes', CASE WHEN $5::bool THEN (
-                  SELECT coalesce(json_agg(to_jsonb(d) || jsonb_build_object('schema', d.table_schema) ORDER BY d.name), '[]')
-                  FROM details d WHERE d.table_oid = t.oid) END,
+                'indexes', CASE WHEN $5::bool THEN coalesce(ti.indexes, '[]') END,
                 'partitions', CASE WHEN t.relkind = 'p' THEN (
                   SELECT json_agg(json_build_object(
                            'schema', pn.nspname, 'name', pc.relname, 'relkind', pc.relkind::text, 'is_leaf', pt.isleaf,
@@ -373,7 +382,7 @@ SELECT json_build_object(
                   JOIN pg_class pc ON pc.oid = pt.relid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
                   JOIN pg_class ppc ON ppc.oid = pt.parentrelid JOIN pg_namespace ppn ON ppn.oid = ppc.relnamespace
                   WHERE pt.level > 0) END))
-             FROM tables t)
+             FROM tables t LEFT JOIN table_indexes ti ON ti.table_oid = t.oid)
 ) AS snapshot`;
   sqlCache.set(serverVersionNum, sql);
   return sql;

@@ -1,4 +1,5 @@
 import type { SqlSession } from '../db/client.js';
+import { displayQualified } from '../db/identifiers.js';
 import { indexKey, indexQualifiedName, tableKey, type IndexDeclaration } from './declaration.js';
 import { readCatalog, type CatalogSnapshot } from './catalog.js';
 import { indexState, type IndexState } from './index-state.js';
@@ -27,7 +28,16 @@ export interface Inspection {
 export async function inspectIndexes(
   session: SqlSession,
   declarations: readonly IndexDeclaration[],
-  options: { tableIndexes?: boolean } = {},
+  options: {
+    /** Also read every index of the declared tables (verify --strict). */
+    tableIndexes?: boolean;
+    /**
+     * Shadow-build only the declarations that have a live index to compare with
+     * (verify: a missing index needs no normalising). Default false: every
+     * declaration is built, which also validates it before apply builds anything.
+     */
+    compareOnly?: boolean;
+  } = {},
 ): Promise<Inspection> {
   const tables = new Map(declarations.map((d) => [tableKey(d.table), d.table]));
   const catalog = await readCatalog(session, {
@@ -41,16 +51,20 @@ export async function inspectIndexes(
       versionProblems.set(indexKey(d), { message: `nulls_not_distinct needs PostgreSQL 15 or later (server is ${session.serverVersion})` });
     }
   }
-  const shadow = await shadowBuild(
-    session,
-    declarations.filter((d) => !versionProblems.has(indexKey(d))),
-  );
+  const needsShadow = (d: IndexDeclaration) => {
+    if (versionProblems.has(indexKey(d))) return false;
+    if (!options.compareOnly) return true;
+    const live = catalog.indexes.get(indexKey(d));
+    return live !== undefined && live.table?.schema === d.table.schema && live.table.name === d.table.name;
+  };
+  const shadow = await shadowBuild(session, declarations.filter(needsShadow));
   const indexes: InspectedIndex[] = declarations.map((declaration) => {
     const key = indexKey(declaration);
-    return {
-      declaration,
-      state: indexState(declaration, catalog.indexes.get(key), shadow.normalized.get(key), versionProblems.get(key) ?? shadow.rejected.get(key)),
-    };
+    const state = indexState(declaration, catalog.indexes.get(key), shadow.normalized.get(key), versionProblems.get(key) ?? shadow.rejected.get(key));
+    if (state.status === 'absent' && catalog.tables.get(tableKey(declaration.table))?.oid === null) {
+      state.reason = `table ${displayQualified(declaration.table)} does not exist`;
+    }
+    return { declaration, state };
   });
   await inspectPartitions(session, indexes, catalog);
   return { catalog, indexes, notes: shadow.unavailable ? [`note: ${shadow.unavailable}`] : [] };
