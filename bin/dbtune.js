@@ -2,6 +2,14 @@
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm run build`, run by `prepare` on install).
 import { main } from '../dist/cli/main.js';
 
+// `dbtune … | head`: the reader went away; stop quietly like other Unix tools.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

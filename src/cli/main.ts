@@ -104,7 +104,11 @@ Examples:
         .command('verify')
         .description('Prove every declared index exists, is valid and ready, and matches its declaration, field by field. Read-only.')
         .argument('<files...>', 'index-set YAML files')
-        .option('--strict', 'also fail on unmanaged indexes a managed one makes redundant, and on duplicate indexes'),
+        .option('--strict', 'also fail on unmanaged indexes a managed one makes redundant, and on duplicate indexes')
+        .option('--no-checks', "skip the sets' EXPLAIN checks")
+        .option('--runs <n>', 'timed runs per check, after warm-up (default 5; a check\'s own `runs` wins)')
+        .option('--timeout <duration>', 'statement timeout per check run (default 30s)')
+        .option('--fail-inconclusive', 'count checks on tables too small to judge as failures'),
     ),
     'table (default), json, junit, markdown',
   )
@@ -119,6 +123,29 @@ Examples:
   $ dbtune verify indexes/*.yaml --strict --format junit > verify.xml
   $ GITHUB_STEP_SUMMARY=summary.md dbtune verify indexes/*.yaml`)
     .action((files: string[], options: object) => runCommand(() => import('../commands/verify.js'), files, options));
+
+  formatOptions(
+    connectionOptions(
+      program
+        .command('explain')
+        .description('Run EXPLAIN (ANALYZE, BUFFERS) checks and assert on the plans: index used, no seq scan, time, buffers, estimates.')
+        .argument('<files...>', 'checks files (top-level `checks:`), or index sets whose checks to run')
+        .option('--runs <n>', 'timed runs per check, after warm-up (default 5; a check\'s own `runs` wins)')
+        .option('--timeout <duration>', 'statement timeout per check run (default 30s)')
+        .option('--fail-inconclusive', 'count checks on tables too small to judge as failures'),
+    ),
+    'table (default), json, junit, markdown',
+  )
+    .addHelpText('after', `
+Reads run in READ ONLY transactions; INSERT/UPDATE/DELETE/MERGE run in a transaction that is always rolled back.
+Each run has a statement timeout. max_ms is a percentile (p95 by default) over the timed runs. A check whose
+tables are a handful of pages is reported inconclusive instead of failing: the planner seq-scans those anyway.
+With generic: true a check is also run on the generic plan (what prepared statements get after 5 executions).
+
+Examples:
+  $ dbtune explain checks/hot-queries.yaml
+  $ dbtune explain indexes/week3-performance.yaml --runs 20 --format junit > explain.xml`)
+    .action((files: string[], options: object) => runCommand(() => import('../commands/explain.js'), files, options));
 
   formatOptions(
     connectionOptions(

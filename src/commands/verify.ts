@@ -3,19 +3,27 @@ import { verifyReport } from '../indexing/index-report.js';
 import { inspectIndexes } from '../indexing/inspect.js';
 import { findRedundancy, verifyIndex } from '../indexing/verify.js';
 import { emitReport } from '../report/emit.js';
+import { runChecks } from '../explain/run-checks.js';
+import { checkRunOptions } from './explain.js';
 import { connectionOptions, loadConfig, openSession, outputFormat, throwIfRejected, type CommandHandler, type CommonOptions } from './shared.js';
 
 export interface VerifyOptions extends CommonOptions {
   strict?: boolean;
+  checks?: boolean;
+  runs?: string;
+  timeout?: string;
+  failInconclusive?: boolean;
 }
 
 /**
  * `dbtune verify`: every declared index exists, is valid and ready, and
  * matches its declaration. Read-only; a constant number of statements.
  */
-export const run: CommandHandler<VerifyOptions> = async (files, options, { io }) => {
+export const run: CommandHandler<VerifyOptions> = async (files, options, context) => {
+  const { io } = context;
   const config = await loadConfig(options);
   const format = outputFormat(options, config);
+  const runOptions = checkRunOptions(options);
   const sets = await loadIndexSets(files);
   const session = await openSession(connectionOptions(options, config, io.env), 'dbtune verify');
   try {
@@ -23,10 +31,14 @@ export const run: CommandHandler<VerifyOptions> = async (files, options, { io })
     throwIfRejected(inspection, { allowMissingTables: true });
     const verified = inspection.indexes.map(({ declaration, state }) => verifyIndex(declaration, state));
     const findings = options.strict ? findRedundancy(inspection.indexes, inspection.catalog.tables) : undefined;
-    const report = verifyReport(verified, findings, { version: session.serverVersion, versionNum: session.serverVersionNum });
+    // The sets' EXPLAIN checks prove the indexes are used (--no-checks skips them).
+    const checks = options.checks === false ? [] : sets.flatMap((s) => s.checks);
+    const { results, interrupted } = await runChecks(session, checks, runOptions, context);
+    const failInconclusive = options.failInconclusive ?? false;
+    const report = verifyReport(verified, findings, { version: session.serverVersion, versionNum: session.serverVersionNum }, { results, failInconclusive });
     report.notes.push(...inspection.notes);
     await emitReport(report, format, io);
-    return report.passed ? 'ok' : 'failed';
+    return interrupted ? 'interrupted' : report.passed ? 'ok' : 'failed';
   } finally {
     await session.close();
   }

@@ -152,6 +152,15 @@ export const indexSetSchema = z
   })
   .meta({ title: 'dbtune index set', description: 'Indexes dbtune plans, builds with CREATE INDEX CONCURRENTLY, and verifies.' });
 
+/** A standalone checks file for `dbtune explain`. */
+export const checksFileSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    description: z.string().optional(),
+    checks: z.array(checkSchema).min(1, 'a checks file needs at least one check'),
+  })
+  .meta({ title: 'dbtune checks', description: 'EXPLAIN ANALYZE checks with plan assertions, run by `dbtune explain`.' });
+
 export type IndexSetFile = z.infer<typeof indexSetSchema>;
 export type IndexEntry = z.infer<typeof indexSchema>;
 export type IndexKeyEntry = z.infer<typeof indexKeySchema>;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { indexSetSchema } from './index-set-schema.js';
+import { checksFileSchema, indexSetSchema } from './index-set-schema.js';
 import { projectConfigSchema } from './project-config.js';
 
 /** The JSON Schema documents shipped in `schemas/`, by file name. */
 export function schemaDocuments(): Record<string, object> {
   return {
     'index-set.schema.json': z.toJSONSchema(indexSetSchema, { io: 'input' }),
+    'checks.schema.json': z.toJSONSchema(checksFileSchema, { io: 'input' }),
     'dbtune-config.schema.json': z.toJSONSchema(projectConfigSchema, { io: 'input' }),
   };
 }

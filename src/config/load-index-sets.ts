@@ -2,25 +2,16 @@ import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { parseQualifiedName, parseIdentifier, displayQualified } from '../db/identifiers.js';
 import { parseColumnSpec } from './column-spec.js';
-import { indexSetSchema, type IndexEntry, type IndexKeyEntry, type IndexSetFile } from './index-set-schema.js';
+import { checksFileSchema, indexSetSchema, type CheckEntry, type IndexEntry, type IndexKeyEntry, type IndexSetFile } from './index-set-schema.js';
 import { InputProblemsError, type Problem } from './problems.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
 import { zodIssuesToProblems } from './zod-problems.js';
 import { parseDuration } from './duration.js';
 import { indexKey, type IndexDeclaration, type IndexKey, type IndexSet, type CheckDeclaration } from '../indexing/declaration.js';
 
-/**
- * Reads index-set files. Every problem in every file is collected; if there is
- * any, an {@link InputProblemsError} lists them all (exit 2) and nothing runs.
- */
-export async function loadIndexSets(files: readonly string[]): Promise<IndexSet[]> {
-  if (files.length === 0) {
-    throw new InputProblemsError([{ file: '(arguments)', line: 0, col: 0, path: '', message: 'no index-set file given' }]);
-  }
-  const problems: Problem[] = [];
-  const sets: IndexSet[] = [];
-  const seen = new Map<string, { declaration: IndexDeclaration }>();
-
+/** Reads and YAML-parses files; unreadable files and syntax errors become problems. */
+async function readYamlSources(files: readonly string[], problems: Problem[]): Promise<YamlSource[]> {
+  const sources: YamlSource[] = [];
   for (const file of files) {
     let text: string;
     try {
@@ -36,6 +27,26 @@ export async function loadIndexSets(files: readonly string[]): Promise<IndexSet[
       problems.push(...source.syntaxProblems.map((p) => ({ ...p, message: `YAML syntax error: ${p.message}` })));
       continue;
     }
+    sources.push(source);
+  }
+  return sources;
+}
+
+function noFiles(what: string): InputProblemsError {
+  return new InputProblemsError([{ file: '(arguments)', line: 0, col: 0, path: '', message: `no ${what} file given` }]);
+}
+
+/**
+ * Reads index-set files. Every problem in every file is collected; if there is
+ * any, an {@link InputProblemsError} lists them all (exit 2) and nothing runs.
+ */
+export async function loadIndexSets(files: readonly string[]): Promise<IndexSet[]> {
+  if (files.length === 0) throw noFiles('index-set');
+  const problems: Problem[] = [];
+  const sets: IndexSet[] = [];
+  const seen = new Map<string, { declaration: IndexDeclaration }>();
+
+  for (const source of await readYamlSources(files, problems)) {
     const parsed = indexSetSchema.safeParse(source.value ?? {});
     if (!parsed.success) {
       problems.push(...zodIssuesToProblems(parsed.error.issues, source, indexSetSchema as z.ZodType));
@@ -58,8 +69,64 @@ export async function loadIndexSets(files: readonly string[]): Promise<IndexSet[
     }
     sets.push(set);
   }
+  problems.push(...duplicateCheckNames(sets));
   if (problems.length) throw new InputProblemsError(problems);
   return sets;
+}
+
+/** A group of EXPLAIN checks: a standalone checks file, or an index set's `checks`. */
+export interface CheckGroup {
+  name: string;
+  file: string;
+  checks: CheckDeclaration[];
+}
+
+/**
+ * Reads checks files (top level `checks:`) for `dbtune explain`; an index-set
+ * file (top level `set:`) contributes its checks. Same validation standard.
+ */
+export async function loadCheckFiles(files: readonly string[]): Promise<CheckGroup[]> {
+  if (files.length === 0) throw noFiles('checks');
+  const problems: Problem[] = [];
+  const groups: CheckGroup[] = [];
+  for (const source of await readYamlSources(files, problems)) {
+    const value = source.value;
+    if (value && typeof value === 'object' && 'set' in value) {
+      const parsed = indexSetSchema.safeParse(value);
+      if (!parsed.success) {
+        problems.push(...zodIssuesToProblems(parsed.error.issues, source, indexSetSchema as z.ZodType));
+        continue;
+      }
+      groups.push({ name: parsed.data.set, file: source.file, checks: toChecks(parsed.data.checks ?? [], source, problems) });
+      continue;
+    }
+    const parsed = checksFileSchema.safeParse(value ?? {});
+    if (!parsed.success) {
+      problems.push(...zodIssuesToProblems(parsed.error.issues, source, checksFileSchema as z.ZodType));
+      continue;
+    }
+    groups.push({ name: parsed.data.name ?? source.file, file: source.file, checks: toChecks(parsed.data.checks, source, problems) });
+  }
+  problems.push(...duplicateCheckNames(groups));
+  if (problems.length) throw new InputProblemsError(problems);
+  return groups;
+}
+
+/** Check names identify results (JUnit cases, compare rows): they must be unique across the files given. */
+function duplicateCheckNames(groups: ReadonlyArray<{ checks: CheckDeclaration[] }>): Problem[] {
+  const seen = new Map<string, CheckDeclaration>();
+  const problems: Problem[] = [];
+  for (const group of groups) {
+    group.checks.forEach((check, i) => {
+      const first = seen.get(check.name);
+      if (first) {
+        problems.push({ ...check.source, path: `checks[${i}].name`, message: `duplicate check name ${JSON.stringify(check.name)} (first declared at ${first.source.file}:${first.source.line}:${first.source.col})` });
+      } else {
+        seen.set(check.name, check);
+      }
+    });
+  }
+  return problems;
 }
 
 function toIndexSet(file: IndexSetFile, source: YamlSource, problems: Problem[]): IndexSet {
@@ -68,7 +135,17 @@ function toIndexSet(file: IndexSetFile, source: YamlSource, problems: Problem[])
     return { file: p.file, line: p.line, col: p.col };
   };
   const indexes = file.indexes.map((entry, i) => toDeclaration(entry, file.set, at(['indexes', i])));
-  const checks: CheckDeclaration[] = (file.checks ?? []).map((check, i) => {
+  const set: IndexSet = { name: file.set, file: source.file, indexes, checks: toChecks(file.checks ?? [], source, problems) };
+  if (file.description !== undefined) set.description = file.description;
+  return set;
+}
+
+function toChecks(entries: readonly CheckEntry[], source: YamlSource, problems: Problem[]): CheckDeclaration[] {
+  const at = (path: Array<string | number>) => {
+    const p = source.problemAt(path, '');
+    return { file: p.file, line: p.line, col: p.col };
+  };
+  return entries.map((check, i) => {
     const declaration: CheckDeclaration = {
       name: check.name,
       query: check.query,
@@ -86,9 +163,6 @@ function toIndexSet(file: IndexSetFile, source: YamlSource, problems: Problem[])
     }
     return declaration;
   });
-  const set: IndexSet = { name: file.set, file: source.file, indexes, checks };
-  if (file.description !== undefined) set.description = file.description;
-  return set;
 }
 
 /** Schema validation has run, so the parses below cannot fail. */

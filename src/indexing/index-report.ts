@@ -9,6 +9,8 @@ import type { IndexDeclaration } from './declaration.js';
 import { analyzeSql } from './index-sql.js';
 import type { IndexStatus } from './index-state.js';
 import type { RedundancyFinding, VerifiedIndex, VerifyStatus } from './verify.js';
+import { CHECK_COLUMNS, checkDocument, checkPassed, checkRow } from '../explain/explain-report.js';
+import type { CheckResult } from '../explain/run-check.js';
 
 /** Server facts every index report carries. */
 export interface ServerInfo {
@@ -210,7 +212,12 @@ const VERIFY_STATUS: Record<VerifyStatus, RowStatus> = {
 };
 
 /** `dbtune verify`: every declared index ok, or why not; with --strict, redundant indexes too. */
-export function verifyReport(verified: readonly VerifiedIndex[], findings: readonly RedundancyFinding[] | undefined, server: ServerInfo): Report {
+export function verifyReport(
+  verified: readonly VerifiedIndex[],
+  findings: readonly RedundancyFinding[] | undefined,
+  server: ServerInfo,
+  checks: { results: readonly CheckResult[]; failInconclusive: boolean } = { results: [], failInconclusive: false },
+): Report {
   const rows: ReportRow[] = verified.map((v) => {
     const row: ReportRow = {
       id: displayQualified({ schema: v.declaration.table.schema, name: v.declaration.name }),
@@ -246,14 +253,21 @@ export function verifyReport(verified: readonly VerifiedIndex[], findings: reado
       })),
     });
   }
-  const failing = verified.filter((v) => v.status !== 'ok').length + (findings?.length ?? 0);
+  if (checks.results.length) {
+    sections.push({ title: 'checks', columns: CHECK_COLUMNS, rows: checks.results.map((r) => checkRow(r, checks.failInconclusive)) });
+  }
+  const failedChecks = checks.results.filter((r) => !checkPassed(r, checks.failInconclusive)).length;
+  const failing = verified.filter((v) => v.status !== 'ok').length + (findings?.length ?? 0) + failedChecks;
   const passed = failing === 0;
   return {
     command: 'verify',
     title: 'dbtune verify',
     passed,
     sections,
-    summary: `${verified.length} ${verified.length === 1 ? 'index' : 'indexes'}: ${countLabels(verified.map((v) => v.status))}${findings ? `; ${findings.length} redundant or duplicate` : ''}`,
+    summary:
+      `${verified.length} ${verified.length === 1 ? 'index' : 'indexes'}: ${countLabels(verified.map((v) => v.status))}` +
+      (findings ? `; ${findings.length} redundant or duplicate` : '') +
+      (checks.results.length ? `; ${checks.results.length} ${checks.results.length === 1 ? 'check' : 'checks'}: ${countLabels(checks.results.map((r) => r.status))}` : ''),
     notes: [],
     document: {
       command: 'verify',
@@ -278,7 +292,7 @@ export function verifyReport(verified: readonly VerifiedIndex[], findings: reado
             })),
           }
         : {}),
-      checks: [],
+      checks: checks.results.map((r) => checkDocument(r, checks.failInconclusive)),
     },
   };
 }

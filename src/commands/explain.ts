@@ -1,0 +1,42 @@
+import { loadCheckFiles } from '../config/load-index-sets.js';
+import { parseDuration } from '../config/duration.js';
+import { DbtuneError } from '../errors.js';
+import { explainReport } from '../explain/explain-report.js';
+import { runChecks, type CheckRunOptions } from '../explain/run-checks.js';
+import { emitReport } from '../report/emit.js';
+import { connectionOptions, loadConfig, openSession, outputFormat, parseIntOption, type CommandHandler, type CommonOptions } from './shared.js';
+
+export interface ExplainOptions extends CommonOptions {
+  runs?: string;
+  timeout?: string;
+  failInconclusive?: boolean;
+}
+
+/** `dbtune explain`: EXPLAIN ANALYZE checks with assertions on the plans. */
+export const run: CommandHandler<ExplainOptions> = async (files, options, context) => {
+  const config = await loadConfig(options);
+  const format = outputFormat(options, config);
+  const runOptions = checkRunOptions(options);
+  const groups = await loadCheckFiles(files);
+  const session = await openSession(connectionOptions(options, config, context.io.env), 'dbtune explain');
+  try {
+    const { results, interrupted } = await runChecks(session, groups.flatMap((g) => g.checks), runOptions, context);
+    const report = explainReport(results, { version: session.serverVersion }, { failInconclusive: options.failInconclusive ?? false, interrupted });
+    await emitReport(report, format, context.io);
+    return interrupted ? 'interrupted' : report.passed ? 'ok' : 'failed';
+  } finally {
+    await session.close();
+  }
+};
+
+export function checkRunOptions(options: Pick<ExplainOptions, 'runs' | 'timeout'>): CheckRunOptions {
+  const overrides: CheckRunOptions = {};
+  const runs = parseIntOption('--runs', options.runs, 1, 1000);
+  if (runs !== undefined) overrides.runs = runs;
+  if (options.timeout !== undefined) {
+    const ms = parseDuration(options.timeout);
+    if (ms === undefined || ms <= 0) throw new DbtuneError('USAGE', `--timeout must be a duration like 5s or 500ms, got ${JSON.stringify(options.timeout)}`);
+    overrides.timeoutMs = ms;
+  }
+  return overrides;
+}
