@@ -132,7 +132,8 @@ Examples:
         .argument('<files...>', 'checks files (top-level `checks:`), or index sets whose checks to run')
         .option('--runs <n>', 'timed runs per check, after warm-up (default 5; a check\'s own `runs` wins)')
         .option('--timeout <duration>', 'statement timeout per check run (default 30s)')
-        .option('--fail-inconclusive', 'count checks on tables too small to judge as failures'),
+        .option('--fail-inconclusive', 'count checks on tables too small to judge as failures')
+        .option('--save <file>', 'also save the results as JSON, for dbtune compare'),
     ),
     'table (default), json, junit, markdown',
   )
@@ -144,8 +145,28 @@ With generic: true a check is also run on the generic plan (what prepared statem
 
 Examples:
   $ dbtune explain checks/hot-queries.yaml
-  $ dbtune explain indexes/week3-performance.yaml --runs 20 --format junit > explain.xml`)
+  $ dbtune explain indexes/week3-performance.yaml --runs 20 --format junit > explain.xml
+  $ dbtune explain checks.yaml --save before.json && dbtune apply indexes/week3.yaml && dbtune explain checks.yaml --save after.json
+  $ dbtune compare before.json after.json`)
     .action((files: string[], options: object) => runCommand(() => import('../commands/explain.js'), files, options));
+
+  formatOptions(
+    program
+      .command('compare')
+      .description('Before/after table of two saved results (explain --save): time, buffers, plan, and whether the change beats the noise.')
+      .argument('<before>', 'saved result, e.g. before.json')
+      .argument('<after>', 'saved result, e.g. after.json')
+      .option('--force', 'compare even when the checks\' queries or params differ')
+      .addOption(new Option('--config <file>', 'project config file (default: dbtune.yaml if present)')),
+    'table (default), json, junit, markdown',
+  )
+    .addHelpText('after', `
+A change counts only when the two runs' time ranges do not overlap; otherwise it is "no significant change".
+
+Examples:
+  $ dbtune compare before.json after.json
+  $ dbtune compare before.json after.json --format markdown >> "$GITHUB_STEP_SUMMARY"`)
+    .action((before: string, after: string, options: object) => runCommand(() => import('../commands/compare.js'), [before, after], options));
 
   formatOptions(
     connectionOptions(

@@ -1,7 +1,10 @@
 import { loadCheckFiles } from '../config/load-index-sets.js';
 import { parseDuration } from '../config/duration.js';
 import { DbtuneError } from '../errors.js';
-import { explainReport } from '../explain/explain-report.js';
+import { checkDocument, explainReport } from '../explain/explain-report.js';
+import { saveResult } from '../explain/saved-result.js';
+import { runContext } from '../report/run-context.js';
+import type { ConnectionOptions } from '../db/connection-options.js';
 import { runChecks, type CheckRunOptions } from '../explain/run-checks.js';
 import { emitReport } from '../report/emit.js';
 import { connectionOptions, loadConfig, openSession, outputFormat, parseIntOption, type CommandHandler, type CommonOptions } from './shared.js';
@@ -10,6 +13,7 @@ export interface ExplainOptions extends CommonOptions {
   runs?: string;
   timeout?: string;
   failInconclusive?: boolean;
+  save?: string;
 }
 
 /** `dbtune explain`: EXPLAIN ANALYZE checks with assertions on the plans. */
@@ -18,10 +22,25 @@ export const run: CommandHandler<ExplainOptions> = async (files, options, contex
   const format = outputFormat(options, config);
   const runOptions = checkRunOptions(options);
   const groups = await loadCheckFiles(files);
-  const session = await openSession(connectionOptions(options, config, context.io.env), 'dbtune explain');
+  const connection = connectionOptions(options, config, context.io.env);
+  const session = await openSession(connection, 'dbtune explain');
   try {
     const { results, interrupted } = await runChecks(session, groups.flatMap((g) => g.checks), runOptions, context);
-    const report = explainReport(results, { version: session.serverVersion }, { failInconclusive: options.failInconclusive ?? false, interrupted });
+    const failInconclusive = options.failInconclusive ?? false;
+    const report = explainReport(results, { version: session.serverVersion }, { failInconclusive, interrupted });
+    if (options.save) {
+      await saveResult(options.save, {
+        kind: 'dbtune.explain',
+        format_version: 1,
+        context: await runContext({ serverVersion: session.serverVersion, database: describeDatabase(connection) }),
+        passed: report.passed,
+        checks: results.map((r) => ({
+          ...checkDocument(r, failInconclusive),
+          query: r.check.query,
+          params: r.check.params,
+        })),
+      });
+    }
     await emitReport(report, format, context.io);
     return interrupted ? 'interrupted' : report.passed ? 'ok' : 'failed';
   } finally {
@@ -39,4 +58,9 @@ export function checkRunOptions(options: Pick<ExplainOptions, 'runs' | 'timeout'
     overrides.timeoutMs = ms;
   }
   return overrides;
+}
+
+/** `host:port/database` for saved context: where it ran, never who with which password. */
+function describeDatabase(connection: ConnectionOptions): string {
+  return `${connection.host}:${connection.port}/${connection.database}`;
 }

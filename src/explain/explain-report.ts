@@ -79,6 +79,7 @@ function outcomeDocument(outcome: PlanOutcome) {
         }
       : {}),
     ...(outcome.summary ? { summary: outcome.summary } : {}),
+    ...(outcome.buffers !== undefined ? { buffers: outcome.buffers } : {}),
     ...(outcome.reason ? { reason: outcome.reason } : {}),
     ...(outcome.error ? { error: outcome.error } : {}),
     ...(outcome.plan !== undefined ? { plan: outcome.plan } : {}),

@@ -28,6 +28,8 @@ export interface PlanOutcome {
   assertions: AssertionResult[];
   timings?: { runsMs: number[]; p50: number; p95: number; planningP50: number; jitMs?: number };
   summary?: string;
+  /** Shared buffers (hit + read) of the last timed run. */
+  buffers?: number;
   /** Raw EXPLAIN JSON of the last timed run. */
   plan?: unknown;
   /** Why it could not run, or why it is inconclusive. */
@@ -108,6 +110,7 @@ async function runMode(session: SqlSession, check: CheckDeclaration, mode: ModeO
       ...(jit.length ? { jitMs: percentile(jit, 50) } : {}),
     },
     summary: summarizePlan(plans.at(-1)!.root),
+    buffers: plans.at(-1)!.root.sharedHit + plans.at(-1)!.root.sharedRead,
     plan: lastRaw,
   };
   if (outcome.status === 'fail') {

@@ -171,4 +171,47 @@ checks:
     expect(report.checks[0]).toMatchObject({ name: 'history uses the index', passed: true, status: 'pass' });
     expect(report.checks[0]!.timings!.runs_ms).toHaveLength(2);
   });
+
+  it('saves results and compares before and after an index: time, buffers and plan, measured', async () => {
+    await db.query('CREATE TABLE expenses_by_date (id serial, user_id int, date date, amount numeric)');
+    await db.query("INSERT INTO expenses_by_date (user_id, date, amount) SELECT g % 3000, date '2024-01-01' + (g % 365), g FROM generate_series(1, 80000) g");
+    await db.query('ANALYZE expenses_by_date');
+    const checks = await writeTempFile(
+      'cmp.yaml',
+      `name: expense reports
+checks:
+  - name: a user's expenses in a month
+    query: SELECT * FROM expenses_by_date WHERE user_id = $1 AND date BETWEEN $2 AND $3
+    params: [42, '2024-03-01', '2024-03-31']
+    expect: { max_ms: 10000 }
+`,
+    );
+    const dir = checks.replace(/cmp\.yaml$/, '');
+    const save = (name: string) => runCli(['explain', checks, '--runs', '5', '--save', `${dir}${name}`], { DATABASE_URL: db.url });
+    expect((await save('before.json')).code).toBe(0);
+    const set = await writeTempFile('exp.yaml', 'set: x\nindexes:\n  - { name: idx_expenses_user_date, table: expenses_by_date, columns: [user_id, date] }\n');
+    expect((await runCli(['apply', set], { DATABASE_URL: db.url })).code).toBe(0);
+    expect((await save('after.json')).code).toBe(0);
+
+    const compared = await runCli(['compare', `${dir}before.json`, `${dir}after.json`, '--json']);
+    expect(compared.code, compared.stderr).toBe(0);
+    const doc = JSON.parse(compared.stdout) as { checks: Array<{ verdict: string; p50_ratio: number; before: { summary: string; buffers: number }; after: { summary: string; buffers: number } }> };
+    expect(doc.checks[0]!.verdict).toBe('faster');
+    expect(doc.checks[0]!.p50_ratio).toBeLessThan(1);
+    expect(doc.checks[0]!.before.summary).toMatch(/Seq Scan on expenses_by_date/);
+    expect(doc.checks[0]!.after.summary).toMatch(/idx_expenses_user_date/);
+    expect(doc.checks[0]!.after.buffers).toBeLessThan(doc.checks[0]!.before.buffers);
+
+    const table = await runCli(['compare', `${dir}before.json`, `${dir}after.json`]);
+    expect(table.stdout).toMatch(/a user's expenses in a month .*→.*× faster/);
+
+    // A result of different checks is refused unless forced; a file that is no result is bad input.
+    const other = await writeTempFile('other.yaml', 'checks:\n  - name: "a user\'s expenses in a month"\n    query: SELECT 1\n    expect: { max_ms: 1000 }\n');
+    expect((await runCli(['explain', other, '--save', `${dir}other.json`], { DATABASE_URL: db.url })).code).toBe(0);
+    const refused = await runCli(['compare', `${dir}before.json`, `${dir}other.json`]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not the same checks: the query or params of "a user's expenses in a month" changed/);
+    expect((await runCli(['compare', `${dir}before.json`, `${dir}other.json`, '--force'])).code).toBe(0);
+    expect((await runCli(['compare', `${dir}before.json`, checks])).code).toBe(2);
+  });
 });
