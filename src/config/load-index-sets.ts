@@ -32,6 +32,12 @@ async function readYamlSources(files: readonly string[], problems: Problem[]): P
   return sources;
 }
 
+/** Problems in the order the files were given, then by position. */
+function inFileOrder(problems: Problem[], files: readonly string[]): Problem[] {
+  const order = (file: string) => files.indexOf(file);
+  return [...problems].sort((a, b) => order(a.file) - order(b.file) || a.line - b.line || a.col - b.col);
+}
+
 function noFiles(what: string): InputProblemsError {
   return new InputProblemsError([{ file: '(arguments)', line: 0, col: 0, path: '', message: `no ${what} file given` }]);
 }
@@ -70,7 +76,7 @@ export async function loadIndexSets(files: readonly string[]): Promise<IndexSet[
     sets.push(set);
   }
   problems.push(...duplicateCheckNames(sets));
-  if (problems.length) throw new InputProblemsError(problems);
+  if (problems.length) throw new InputProblemsError(inFileOrder(problems, files));
   return sets;
 }
 
@@ -108,7 +114,7 @@ export async function loadCheckFiles(files: readonly string[]): Promise<CheckGro
     groups.push({ name: parsed.data.name ?? source.file, file: source.file, checks: toChecks(parsed.data.checks, source, problems) });
   }
   problems.push(...duplicateCheckNames(groups));
-  if (problems.length) throw new InputProblemsError(problems);
+  if (problems.length) throw new InputProblemsError(inFileOrder(problems, files));
   return groups;
 }
 
