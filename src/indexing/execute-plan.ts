@@ -217,25 +217,32 @@ export async function executePlans(
     return result;
   };
 
-  let sessionError: unknown;
-  const workers = Array.from({ length: Math.min(Math.max(1, settings.jobs), groups.length) }, async () => {
-    let session: SqlSession | undefined;
+  // Open the build sessions first: a role's connection limit or a full server then means fewer
+  // parallel builds (said once), not failed ones, and no worker can quit while another still connects.
+  const wanted = groups.length ? Math.min(Math.max(1, settings.jobs), groups.length) : 0;
+  const opened = await Promise.allSettled(
+    Array.from({ length: wanted }, async () => {
+      const session = await openBuildSession();
+      try {
+        await configureBuildSession(session, settings);
+      } catch (error) {
+        await session.close();
+        throw error;
+      }
+      return session;
+    }),
+  );
+  const sessions = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const sessionError = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected')?.reason;
+  for (const session of sessions) ownPids.add(session.pid);
+  if (sessions.length && sessions.length < wanted) {
+    onEvent({ type: 'notice', message: `could open only ${sessions.length} of ${wanted} build sessions (${pgErrorFields(sessionError).message}): building ${sessions.length} at a time` });
+  }
+
+  const workers = sessions.map(async (session) => {
     try {
       while (groups.length) {
         const group = groups.shift()!;
-        if (!session) {
-          try {
-            session = await openBuildSession();
-            ownPids.add(session.pid);
-            await configureBuildSession(session, settings);
-          } catch (error) {
-            // Leave the group to a worker that has a session (or to the report, if none has).
-            groups.unshift(group);
-            sessionError = error;
-            await session?.close();
-            return;
-          }
-        }
         for (const plan of group) {
           if (signal.aborted) {
             finish({ plan, action: 'skipped', reason: 'interrupted before it started', executed: [], durationMs: 0 });
@@ -245,7 +252,7 @@ export async function executePlans(
         }
       }
     } finally {
-      await session?.close();
+      await session.close();
     }
   });
 
