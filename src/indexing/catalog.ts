@@ -281,13 +281,18 @@ WITH wanted AS (
 wanted_tables AS (
   SELECT DISTINCT t.schema_name, t.table_name FROM unnest($3::text[], $4::text[]) AS t(schema_name, table_name)
 ),
+-- Both views are cluster-wide, and OIDs repeat across databases: keep this database's rows only.
+this_database AS MATERIALIZED (
+  SELECT oid FROM pg_database WHERE datname = current_database()
+),
 progress AS MATERIALIZED (
-  SELECT * FROM pg_stat_progress_create_index
+  SELECT * FROM pg_stat_progress_create_index WHERE datid = (SELECT oid FROM this_database)
 ),
 maintenance AS MATERIALIZED (
   SELECT DISTINCT l.relation
   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
   WHERE l.locktype = 'relation' AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted
+    AND l.database = (SELECT oid FROM this_database)
     AND l.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
 ),
 matched AS (

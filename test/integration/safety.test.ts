@@ -184,9 +184,13 @@ describe('apply never blocks writes', () => {
     const writer = await db.session();
     await writer.query("SET lock_timeout = '500ms'");
     const watcher = await db.session();
-    const waitForPhase = async (pattern: RegExp) => {
+    // The progress view is cluster-wide: other test files build indexes in their own databases.
+    const waitForPhase = async (pattern: RegExp, table: string) => {
       for (let i = 0; i < 200; i++) {
-        const rows = await watcher.query<{ phase: string }>('SELECT phase FROM pg_stat_progress_create_index');
+        const rows = await watcher.query<{ phase: string }>(
+          `SELECT phase FROM pg_stat_progress_create_index WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND relid = $1::regclass`,
+          [table],
+        );
         if (rows.some((r) => pattern.test(r.phase))) return;
         await new Promise((r) => setTimeout(r, 25));
       }
@@ -194,7 +198,7 @@ describe('apply never blocks writes', () => {
     };
 
     const run = startCli(['apply', file], { DATABASE_URL: db.url });
-    await waitForPhase(/^building index/);
+    await waitForPhase(/^building index/, 'busy');
     let worstMs = 0;
     for (let i = 0; i < 10; i++) {
       const started = performance.now();
@@ -209,7 +213,7 @@ describe('apply never blocks writes', () => {
     // The contrast: a plain CREATE INDEX holds SHARE on the table for the whole build.
     const builder = await db.session();
     const plain = builder.query('CREATE INDEX idx_busy_plain ON busy_plain (slow_key(k))');
-    await waitForPhase(/^building index/);
+    await waitForPhase(/^building index/, 'busy_plain');
     await expect(writer.query('INSERT INTO busy_plain (k) VALUES (1)')).rejects.toMatchObject({ code: '55P03' });
     await plain;
     console.log(`worst insert latency during dbtune apply: ${worstMs.toFixed(1)} ms (lock_timeout 500 ms never hit)`);
