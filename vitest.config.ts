@@ -6,10 +6,10 @@ import { defineConfig } from 'vitest/config';
  * server of that major in a fresh temp dir (test/support/global-setup.ts),
  * unless DBTUNE_TEST_DATABASE_URL names a server to use instead.
  *
- * DBTUNE_TEST_PG_VERSIONS picks the majors (default "14,18"; any of 13–18).
+ * DBTUNE_TEST_PG_VERSIONS picks the majors (default all supported: 13–18).
  */
 const externalUrl = process.env.DBTUNE_TEST_DATABASE_URL;
-const majors = externalUrl ? ['external'] : (process.env.DBTUNE_TEST_PG_VERSIONS ?? '14,18').split(',').map((v) => v.trim()).filter(Boolean);
+const majors = externalUrl ? ['external'] : (process.env.DBTUNE_TEST_PG_VERSIONS ?? '13,14,15,16,17,18').split(',').map((v) => v.trim()).filter(Boolean);
 
 export default defineConfig({
   test: {

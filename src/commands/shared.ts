@@ -48,8 +48,14 @@ export function connectionOptions(options: CommonOptions, config: ProjectConfig,
   return resolveConnectionOptions({ databaseUrl, env });
 }
 
+/** Opens a session and refuses servers older than PostgreSQL 13 (exit 3), for every command alike. */
 export async function openSession(options: ConnectionOptions, applicationName = 'dbtune'): Promise<SqlSession> {
-  return connect(options, { applicationName });
+  const session = await connect(options, { applicationName });
+  if (session.serverVersionNum < 130000) {
+    await session.close();
+    throw new DbtuneError('SERVER_UNSUPPORTED', `PostgreSQL ${session.serverVersion} is not supported; dbtune supports 13 and later`);
+  }
+  return session;
 }
 
 /**
@@ -61,9 +67,6 @@ export function refuseBrokenConcurrentBuilds(session: SqlSession): void {
     throw new DbtuneError('SERVER_UNSUPPORTED', `PostgreSQL ${session.serverVersion} has a known bug: CREATE INDEX CONCURRENTLY and REINDEX CONCURRENTLY can build corrupt indexes (fixed in 14.4)`, {
       hint: 'upgrade the server to 14.4 or later (then REINDEX indexes built concurrently on 14.0-14.3)',
     });
-  }
-  if (session.serverVersionNum < 130000) {
-    throw new DbtuneError('SERVER_UNSUPPORTED', `PostgreSQL ${session.serverVersion} is not supported; dbtune supports 13 and later`);
   }
 }
 

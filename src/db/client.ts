@@ -47,6 +47,8 @@ export async function connect(options: ConnectionOptions, connectOptions: Connec
       ssl: tls,
       application_name: connectOptions.applicationName ?? 'dbtune',
       connectionTimeoutMillis: connectOptions.connectTimeoutMs ?? 10_000,
+      // Long concurrent builds sit silent for minutes: keepalives stop NATs and load balancers dropping them.
+      keepAlive: true,
     });
     // Errors on an idle client (server shutdown, terminated backend) must not crash the process.
     let broken = false;
@@ -77,11 +79,18 @@ export async function connect(options: ConnectionOptions, connectOptions: Connec
   }
 
   const { client, isBroken } = connected;
-  const info = await client.query<{ pid: number; num: string; version: string }>({
-    text: "SELECT pg_backend_pid() AS pid, current_setting('server_version_num') AS num, current_setting('server_version') AS version",
-    queryMode: 'extended',
-  } as never);
-  const row = info.rows[0]!;
+  let row: { pid: number; num: string; version: string };
+  try {
+    // standard_conforming_strings on: the fragment guard (sql-fragment.ts) reads strings the way the server must.
+    const info = await client.query<{ pid: number; num: string; version: string }>({
+      text: "SELECT pg_backend_pid() AS pid, current_setting('server_version_num') AS num, current_setting('server_version') AS version, set_config('standard_conforming_strings', 'on', false) AS scs",
+      queryMode: 'extended',
+    } as never);
+    row = info.rows[0]!;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw connectionError(options, error);
+  }
 
   return {
     pid: row.pid,

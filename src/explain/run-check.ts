@@ -22,6 +22,8 @@ export const DEFAULT_CHECK_SETTINGS: CheckSettings = { runs: 5, warmup: 1, timeo
 
 export type CheckStatus = 'pass' | 'fail' | 'inconclusive' | 'error';
 
+const SEVERITY: Record<CheckStatus, number> = { pass: 0, inconclusive: 1, fail: 2, error: 3 };
+
 /** One plan mode's outcome: the custom plan for the given params, or the generic plan. */
 export interface PlanOutcome {
   status: CheckStatus;
@@ -61,7 +63,8 @@ export async function runCheck(session: SqlSession, check: CheckDeclaration, set
   const result: CheckResult = { ...custom, check, write };
   if (check.generic) {
     result.generic = await runMode(session, check, { write, runs, warmup, timeoutMs, generic: true }, expect, settings);
-    if (result.status === 'pass' && result.generic.status !== 'pass') result.status = result.generic.status;
+    // The check is as bad as the worse of its two plans.
+    if (SEVERITY[result.generic.status] > SEVERITY[result.status]) result.status = result.generic.status;
   }
   return result;
 }
@@ -123,29 +126,29 @@ async function runMode(session: SqlSession, check: CheckDeclaration, mode: ModeO
   return outcome;
 }
 
+let preparedCounter = 0;
+
 async function explainOnce(session: SqlSession, check: CheckDeclaration, mode: ModeOptions): Promise<unknown> {
+  const options = 'EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON)';
+  // A fresh name per run: prepared statements outlive a rollback, and DEALLOCATE cannot run in an aborted transaction.
+  const prepared = mode.generic ? `dbtune_generic_check_${process.pid}_${++preparedCounter}` : undefined;
   await session.query(mode.write ? 'BEGIN' : 'BEGIN READ ONLY');
   try {
     await session.query("SELECT set_config('statement_timeout', $1, true)", [`${Math.round(mode.timeoutMs)}ms`]);
-    const options = 'EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON)';
-    if (!mode.generic) {
+    if (!prepared) {
       const rows = await session.query<{ 'QUERY PLAN': unknown }>(`${options} ${check.query}`, check.params);
       return rows[0]!['QUERY PLAN'];
     }
     // What an application's prepared statement runs after five executions: the generic plan.
     await session.query("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)");
-    await session.query(`PREPARE dbtune_generic_check AS ${check.query}`);
-    try {
-      const args = check.params.length ? `(${check.params.map(literal).join(', ')})` : '';
-      const rows = await session.query<{ 'QUERY PLAN': unknown }>(`${options} EXECUTE dbtune_generic_check${args}`);
-      return rows[0]!['QUERY PLAN'];
-    } finally {
-      // Prepared statements outlive a rollback.
-      await session.query('DEALLOCATE dbtune_generic_check').catch(() => undefined);
-    }
+    await session.query(`PREPARE ${prepared} AS ${check.query}`);
+    const args = check.params.length ? `(${check.params.map(literal).join(', ')})` : '';
+    const rows = await session.query<{ 'QUERY PLAN': unknown }>(`${options} EXECUTE ${prepared}${args}`);
+    return rows[0]!['QUERY PLAN'];
   } finally {
     // Always: a write's effects are undone, and nothing lingers.
     await session.query('ROLLBACK').catch(() => undefined);
+    if (prepared) await session.query(`DEALLOCATE ${prepared}`).catch(() => undefined);
   }
 }
 

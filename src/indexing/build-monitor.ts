@@ -15,6 +15,8 @@ export interface BlockingSession {
 /** What one build session is doing, read from pg_stat_activity and pg_stat_progress_create_index. */
 export interface BuildSnapshot {
   pid: number;
+  /** pg_stat_activity.query_start: which statement this snapshot saw (a cancel must not hit the next one). */
+  queryStart: string | null;
   /** e.g. "building index: scanning table", "waiting for old snapshots"; null before the build reports progress. */
   phase: string | null;
   /** Waiting on a heavyweight lock (a table lock, or an older transaction's virtual xid). */
@@ -43,6 +45,7 @@ export async function snapshotBuilds(session: SqlSession, pids: readonly number[
   if (pids.length === 0) return snapshots;
   const rows = await session.query<{
     pid: number;
+    query_start: string | null;
     phase: string | null;
     wait_event_type: string | null;
     wait_event: string | null;
@@ -56,7 +59,7 @@ export async function snapshotBuilds(session: SqlSession, pids: readonly number[
     partitions_done: string | null;
     blockers: Array<{ pid: number; state: string | null; xact_age: number | null; query: string | null; application_name: string | null; usename: string | null }> | null;
   }>(
-    `SELECT a.pid, p.phase, a.wait_event_type, a.wait_event,
+    `SELECT a.pid, a.query_start::text AS query_start, p.phase, a.wait_event_type, a.wait_event,
             p.blocks_total, p.blocks_done, p.tuples_total, p.tuples_done,
             p.lockers_total, p.lockers_done, p.partitions_total, p.partitions_done,
             (SELECT json_agg(json_build_object(
@@ -76,6 +79,7 @@ export async function snapshotBuilds(session: SqlSession, pids: readonly number[
   for (const r of rows) {
     snapshots.set(r.pid, {
       pid: r.pid,
+      queryStart: r.query_start,
       phase: r.phase,
       waiting: r.wait_event_type === 'Lock',
       waitEvent: r.wait_event_type ? `${r.wait_event_type}:${r.wait_event}` : null,

@@ -153,6 +153,15 @@ export async function executePlans(
   const cancel = async (pid: number) => {
     await control.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
   };
+  /** Cancels only if the session still runs the statement the snapshot saw, never the one after it. */
+  const cancelStatement = async (pid: number, queryStart: string | null) => {
+    if (queryStart === null) return;
+    await control
+      .query('SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND query_start = $2::timestamptz', [pid, queryStart])
+      .catch(() => undefined);
+  };
+  // --max-wait is a budget per index, across all its statements (a partitioned build has many).
+  const waitedByPlan = new Map<IndexPlan, number>();
   const onAbort = () => {
     for (const [pid, build] of running) {
       build.cancelReason ??= 'interrupted';
@@ -166,9 +175,17 @@ export async function executePlans(
     const executed: string[] = [];
     for (const statement of plan.statements) {
       if (signal.aborted) {
-        return { plan, action: 'skipped', reason: executed.length ? 'interrupted part-way (the leftover index was dropped; nothing new was built)' : 'interrupted before it started', executed, durationMs: Date.now() - startedAt };
+        const result: AppliedIndex = {
+          plan,
+          action: 'skipped',
+          reason: executed.length ? `interrupted after ${executed.length} of ${plan.statements.length} statements` : 'interrupted before it started',
+          executed,
+          durationMs: Date.now() - startedAt,
+        };
+        if (plan.action === 'rebuild' && executed.length >= 2) await settlePartialRebuild(session, plan, result, settings.cleanupTimeoutMs);
+        return result;
       }
-      const build: RunningBuild = { plan, statement, startedAt: Date.now(), waitedMs: 0, lastPoll: Date.now(), lastWaitReport: 0, lastBlockerKey: '', blockers: [] };
+      const build: RunningBuild = { plan, statement, startedAt: Date.now(), waitedMs: waitedByPlan.get(plan) ?? 0, lastPoll: Date.now(), lastWaitReport: 0, lastBlockerKey: '', blockers: [] };
       running.set(session.pid, build);
       onEvent({ type: 'statement', plan, statement, pid: session.pid });
       try {
@@ -182,10 +199,11 @@ export async function executePlans(
         return failed(session, plan, statement, build, error, executed, startedAt);
       } finally {
         running.delete(session.pid);
+        waitedByPlan.set(plan, build.waitedMs);
       }
     }
     const action: AppliedAction = plan.action === 'create' ? 'created' : plan.action === 'drop' ? 'dropped' : 'repaired';
-    const reason = SUCCESS_REASONS[plan.action] ?? 'done';
+    const reason = plan.note ?? SUCCESS_REASONS[plan.action] ?? 'done';
     return { plan, action, reason, executed, durationMs: Date.now() - startedAt };
   };
 
@@ -203,7 +221,9 @@ export async function executePlans(
     const result: AppliedIndex = { plan, action: signal.aborted ? 'skipped' : 'failed', reason, executed, durationMs: Date.now() - startedAt, error: fields };
     if (build.blockers.length) result.blockers = build.blockers;
     // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind; drop it (but never one we did not create).
-    if (statement.purpose === 'create' && fields.code !== '42P07') {
+    if (plan.action === 'rebuild' && (statement.purpose === 'drop-old' || statement.purpose === 'rename')) {
+      await settlePartialRebuild(session, plan, result, settings.cleanupTimeoutMs);
+    } else if (statement.purpose === 'create' && fields.code !== '42P07') {
       const built = statement.builds ?? { schema: plan.declaration.table.schema, name: plan.buildName };
       const leftover = await dropLeftover(session, built, settings.cleanupTimeoutMs);
       if (leftover) {
@@ -286,10 +306,10 @@ export async function executePlans(
           build.lastWaitReport = now;
           onEvent({ type: 'waiting', plan: build.plan, blockers: snapshot.blockers, waitedMs: build.waitedMs, onOwnBuilds });
         }
-        if (settings.maxWaitMs > 0 && build.waitedMs > settings.maxWaitMs && !build.cancelReason) {
+        if (settings.maxWaitMs > 0 && build.waitedMs > settings.maxWaitMs && !build.cancelReason && running.get(pid) === build) {
           build.cancelReason = `cancelled after waiting ${formatMs(build.waitedMs)} (--max-wait ${formatMs(settings.maxWaitMs)}) for ${snapshot.blockers.map(describeBlocker).join('; ')}`;
           onEvent({ type: 'cancelling', plan: build.plan, reason: build.cancelReason });
-          await cancel(pid);
+          await cancelStatement(pid, snapshot.queryStart);
         }
       }
     }
@@ -351,16 +371,35 @@ async function configureBuildSession(session: SqlSession, settings: BuildSetting
   );
 }
 
-/** Drops the invalid index a failed concurrent build left, if there is one. */
-async function dropLeftover(session: SqlSession, index: QualifiedName, timeoutMs: number): Promise<'dropped' | 'remains' | undefined> {
+/**
+ * A rebuild stopped after its copy was built: if the old index still stands
+ * valid, drop the copy (back to plain drift); otherwise the copy is the good
+ * one, and the next `apply --rebuild-drift` finishes the swap.
+ */
+async function settlePartialRebuild(session: SqlSession, plan: IndexPlan, result: AppliedIndex, cleanupTimeoutMs: number): Promise<void> {
+  const schema = plan.declaration.table.schema;
+  const rows = await session
+    .query<{ valid: boolean }>(
+      `SELECT i.indisvalid AS valid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_index i ON i.indexrelid = c.oid
+        WHERE n.nspname = $1 AND c.relname = $2`,
+      [schema, plan.declaration.name],
+    )
+    .catch(() => undefined);
+  if (rows && rows[0]?.valid) {
+    const dropped = await dropIndex(session, { schema, name: plan.buildName }, cleanupTimeoutMs);
+    result.leftover = dropped ? 'dropped' : 'remains';
+    result.leftoverIndex = plan.buildName;
+    result.reason += dropped ? `; the rebuilt copy ${plan.buildName} was dropped, the drifted index is untouched` : `; the rebuilt copy ${plan.buildName} could not be dropped yet: the next apply drops it`;
+  } else {
+    result.leftover = 'remains';
+    result.leftoverIndex = plan.buildName;
+    result.reason += `; the rebuilt index is in place as ${plan.buildName}: run apply --rebuild-drift again to finish the swap`;
+  }
+}
+
+/** Drops an index concurrently under the cleanup budget; false if it could not. */
+async function dropIndex(session: SqlSession, index: QualifiedName, timeoutMs: number): Promise<boolean> {
   try {
-    const rows = await session.query<{ valid: boolean }>(
-      `SELECT i.indisvalid AS valid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         JOIN pg_index i ON i.indexrelid = c.oid WHERE n.nspname = $1 AND c.relname = $2`,
-      [index.schema, index.name],
-    );
-    if (rows.length === 0) return undefined;
-    if (rows[0]!.valid) return undefined;
     const [setting] = await session.query<{ lock_timeout: string }>("SELECT current_setting('lock_timeout') AS lock_timeout");
     await session.query("SELECT set_config('lock_timeout', $1, false)", [`${timeoutMs}ms`]);
     try {
@@ -368,10 +407,26 @@ async function dropLeftover(session: SqlSession, index: QualifiedName, timeoutMs
     } finally {
       await session.query("SELECT set_config('lock_timeout', $1, false)", [setting!.lock_timeout]).catch(() => undefined);
     }
-    return 'dropped';
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Drops the invalid index a failed concurrent build left, if there is one (never a valid one). */
+async function dropLeftover(session: SqlSession, index: QualifiedName, timeoutMs: number): Promise<'dropped' | 'remains' | undefined> {
+  let rows: Array<{ valid: boolean }>;
+  try {
+    rows = await session.query<{ valid: boolean }>(
+      `SELECT i.indisvalid AS valid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_index i ON i.indexrelid = c.oid WHERE n.nspname = $1 AND c.relname = $2`,
+      [index.schema, index.name],
+    );
   } catch {
     return 'remains';
   }
+  if (rows.length === 0 || rows[0]!.valid) return undefined;
+  return (await dropIndex(session, index, timeoutMs)) ? 'dropped' : 'remains';
 }
 
 function groupByTable(plans: readonly IndexPlan[], tablePages: ReadonlyMap<string, number> = new Map()): IndexPlan[][] {

@@ -5,12 +5,16 @@ import { readCatalog, type CatalogSnapshot } from './catalog.js';
 import { indexState, type IndexState } from './index-state.js';
 import { shadowBuild } from './shadow.js';
 import { uncoveredPartitions, type PartitionChild } from './partitions.js';
+import { rebuildName } from './rebuild-name.js';
+import type { LiveIndex } from './catalog.js';
 
 export interface InspectedIndex {
   declaration: IndexDeclaration;
   state: IndexState;
   /** On a partitioned table: the partitions still needing an index (absent or invalid parent index). */
   partitions?: PartitionChild[];
+  /** The copy an interrupted `--rebuild-drift` left (`<name>_dbtune_new`), if there is one. */
+  rebuildLeftover?: LiveIndex;
 }
 
 export interface Inspection {
@@ -41,7 +45,8 @@ export async function inspectIndexes(
 ): Promise<Inspection> {
   const tables = new Map(declarations.map((d) => [tableKey(d.table), d.table]));
   const catalog = await readCatalog(session, {
-    indexes: declarations.map(indexQualifiedName),
+    // Also the names an interrupted rebuild leaves behind, in the same statement.
+    indexes: declarations.flatMap((d) => [indexQualifiedName(d), { schema: d.table.schema, name: rebuildName(d.name) }]),
     tables: [...tables.values()],
     tableIndexes: options.tableIndexes ?? false,
   });
@@ -64,7 +69,10 @@ export async function inspectIndexes(
     if (state.status === 'absent' && catalog.tables.get(tableKey(declaration.table))?.oid === null) {
       state.reason = `table ${displayQualified(declaration.table)} does not exist`;
     }
-    return { declaration, state };
+    const leftover = catalog.indexes.get(`${declaration.table.schema}\u0000${rebuildName(declaration.name)}`);
+    const inspected: InspectedIndex = { declaration, state };
+    if (leftover?.table?.name === declaration.table.name && leftover.table.schema === declaration.table.schema) inspected.rebuildLeftover = leftover;
+    return inspected;
   });
   await inspectPartitions(session, indexes, catalog);
   return { catalog, indexes, notes: shadow.unavailable ? [`note: ${shadow.unavailable}`] : [] };

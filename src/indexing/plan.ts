@@ -1,9 +1,12 @@
-import { MAX_IDENTIFIER_BYTES, type QualifiedName } from '../db/identifiers.js';
+import type { QualifiedName } from '../db/identifiers.js';
+import { rebuildName } from './rebuild-name.js';
+export { rebuildName } from './rebuild-name.js';
 import { planPartitionedBuild, type PartitionChild } from './partitions.js';
 import { indexQualifiedName, type IndexDeclaration } from './declaration.js';
 import { createIndexSql, dropIndexSql, renameIndexSql } from './index-sql.js';
 import type { IndexState } from './index-state.js';
 import type { InspectedIndex } from './inspect.js';
+import type { LiveIndex } from './catalog.js';
 
 /** What `apply` will do about one index. */
 export type PlannedAction =
@@ -56,7 +59,23 @@ export interface PlanOptions {
 
 /** Decides, per index, what to do. Pure: tested by table. */
 export function planIndexes(inspected: readonly InspectedIndex[], options: PlanOptions = {}): IndexPlan[] {
-  return inspected.map(({ declaration, state, partitions }) => planIndex(declaration, state, options, partitions));
+  return inspected.map(({ declaration, state, partitions, rebuildLeftover }) => withRebuildLeftover(planIndex(declaration, state, options, partitions), rebuildLeftover));
+}
+
+/**
+ * The copy an interrupted `--rebuild-drift` left behind (`<name>_dbtune_new`)
+ * is an extra index every write pays for: drop it first, whatever else is done.
+ */
+function withRebuildLeftover(plan: IndexPlan, leftover: LiveIndex | undefined): IndexPlan {
+  if (!leftover || plan.action === 'rebuild' || plan.action === 'blocked' || plan.action === 'wait') return plan;
+  const drop: PlannedStatement = { purpose: 'drop-leftover', sql: dropIndexSql({ schema: plan.declaration.table.schema, name: leftover.name }) };
+  if (plan.action === 'drift') {
+    return { ...plan, note: `${plan.note ?? `${plan.state.reason} (left untouched; --rebuild-drift rebuilds it)`}; ${leftover.name} is the copy an interrupted rebuild left` };
+  }
+  if (plan.action === 'none') {
+    return { ...plan, action: 'repair', statements: [drop], note: `dropped ${leftover.name}, left by an interrupted rebuild` };
+  }
+  return { ...plan, statements: [drop, ...plan.statements] };
 }
 
 /**
@@ -80,6 +99,10 @@ export function planIndex(declaration: IndexDeclaration, state: IndexState, opti
       return { ...base, action: 'repair', statements: [{ purpose: 'drop-leftover', sql: dropIndexSql(name) }, create()] };
     case 'drift': {
       if (!options.rebuildDrift) return { ...base, action: 'drift', statements: [] };
+      if (state.live?.backsConstraint) {
+        // Dropping it would need the constraint dropped too: not something to do behind a flag.
+        return { ...base, action: 'drift', statements: [], note: `${state.reason}; it backs a constraint, so dbtune will not rebuild it: use ALTER TABLE … ADD CONSTRAINT … USING INDEX with a new index` };
+      }
       const temporary = rebuildName(declaration.name);
       return {
         ...base,
@@ -132,11 +155,3 @@ export function planDrop(declaration: IndexDeclaration, state: IndexState): Inde
   return { ...base, action: 'drop', statements: [{ purpose: 'drop-old', sql: dropIndexSql(indexQualifiedName(declaration)) }] };
 }
 
-/** `<name>_dbtune_new`, shortened so PostgreSQL does not truncate it. */
-export function rebuildName(name: string): string {
-  const suffix = '_dbtune_new';
-  // Shorten by whole characters (code points), never half a surrogate pair.
-  const chars = [...name];
-  while (Buffer.byteLength(chars.join('') + suffix) > MAX_IDENTIFIER_BYTES) chars.pop();
-  return chars.join('') + suffix;
-}

@@ -186,4 +186,25 @@ indexes:
       await other.query('SELECT pg_advisory_unlock($1::int, $2::int)', [0x64627475, 1]);
     }
   });
+
+  it('drops the copy an interrupted --rebuild-drift left, and never rebuilds an index behind a constraint', async () => {
+    await db.query('CREATE TABLE rebuilt (id int CONSTRAINT rebuilt_id_key UNIQUE, v int)');
+    await db.query('CREATE INDEX idx_rebuilt_v ON rebuilt (v)');
+    // What an interrupted rebuild leaves: a valid copy next to the index it was to replace.
+    await db.query('CREATE INDEX idx_rebuilt_v_dbtune_new ON rebuilt (v)');
+    const file = await writeTempFile(
+      'rebuilt.yaml',
+      'set: r\nindexes:\n  - { name: idx_rebuilt_v, table: rebuilt, columns: [v] }\n  - { name: rebuilt_id_key, table: rebuilt, columns: [id desc], unique: true }\n',
+    );
+    const result = await runCli(['apply', file, '--json', '--rebuild-drift'], { DATABASE_URL: db.url });
+    const report = JSON.parse(result.stdout) as ApplyJson;
+    expect(byName(report, 'idx_rebuilt_v')).toMatchObject({ action: 'repaired', reason: 'dropped idx_rebuilt_v_dbtune_new, left by an interrupted rebuild' });
+    expect(await indexDef(db, 'idx_rebuilt_v_dbtune_new')).toBeUndefined();
+    expect((await indexDef(db, 'idx_rebuilt_v'))?.valid).toBe(true);
+    const constrained = byName(report, 'rebuilt_id_key');
+    expect(constrained.action).toBe('drift');
+    expect(constrained.reason).toMatch(/backs a constraint, so dbtune will not rebuild it/);
+    expect(result.code).toBe(1);
+    expect((await indexDef(db, 'rebuilt_id_key'))!.def).toMatch(/\(id\)$/);
+  });
 });

@@ -21,6 +21,7 @@ function sink(): Writable & { text: string } {
 const plan = { declaration: declaration({ name: 'idx_a' }), statements: [], buildName: 'idx_a', action: 'create' } as unknown as IndexPlan;
 const snapshot = (over: Partial<BuildSnapshot>): BuildSnapshot => ({
   pid: 7,
+  queryStart: null,
   phase: 'building index: scanning table',
   waiting: false,
   waitEvent: null,
