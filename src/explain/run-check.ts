@@ -53,16 +53,16 @@ export interface CheckResult extends PlanOutcome {
  * unless the query writes — with a statement timeout. Never throws for the
  * check's own failures: they are the result.
  */
-export async function runCheck(session: SqlSession, check: CheckDeclaration, settings: CheckSettings = DEFAULT_CHECK_SETTINGS): Promise<CheckResult> {
+export async function runCheck(session: SqlSession, check: CheckDeclaration, settings: CheckSettings = DEFAULT_CHECK_SETTINGS, signal?: AbortSignal): Promise<CheckResult> {
   const write = isWrite(check.query);
   const expect = toExpectations(check.expect);
   const runs = check.runs ?? settings.runs;
   const warmup = check.warmup ?? settings.warmup;
   const timeoutMs = check.timeoutMs ?? settings.timeoutMs;
-  const custom = await runMode(session, check, { write, runs, warmup, timeoutMs, generic: false }, expect, settings);
+  const custom = await runMode(session, check, { write, runs, warmup, timeoutMs, generic: false, signal }, expect, settings);
   const result: CheckResult = { ...custom, check, write };
   if (check.generic) {
-    result.generic = await runMode(session, check, { write, runs, warmup, timeoutMs, generic: true }, expect, settings);
+    result.generic = await runMode(session, check, { write, runs, warmup, timeoutMs, generic: true, signal }, expect, settings);
     // The check is as bad as the worse of its two plans.
     if (SEVERITY[result.generic.status] > SEVERITY[result.status]) result.status = result.generic.status;
   }
@@ -70,6 +70,7 @@ export async function runCheck(session: SqlSession, check: CheckDeclaration, set
 }
 
 interface ModeOptions {
+  signal: AbortSignal | undefined;
   write: boolean;
   runs: number;
   warmup: number;
@@ -82,6 +83,7 @@ async function runMode(session: SqlSession, check: CheckDeclaration, mode: ModeO
   let lastRaw: unknown;
   try {
     for (let i = 0; i < mode.warmup + mode.runs; i++) {
+      if (mode.signal?.aborted) return { status: 'error', assertions: [], reason: 'interrupted' };
       const raw = await explainOnce(session, check, mode);
       if (i >= mode.warmup) {
         plans.push(parsePlan(raw));
@@ -117,7 +119,7 @@ async function runMode(session: SqlSession, check: CheckDeclaration, mode: ModeO
     plan: lastRaw,
   };
   if (outcome.status === 'fail') {
-    const small = await tooSmallToJudge(session, plans.at(-1)!, assertions, settings);
+    const small = await tooSmallToJudge(session, plans.at(-1)!, assertions, settings, expect);
     if (small) {
       outcome.status = 'inconclusive';
       outcome.reason = small;
@@ -178,20 +180,34 @@ async function indexAncestors(session: SqlSession, plans: ParsedPlan[]): Promise
  * A plan-shape failure on tables of a handful of pages says nothing: the
  * planner seq-scans those whatever indexes exist. Report why, and what to do.
  */
-async function tooSmallToJudge(session: SqlSession, plan: ParsedPlan, assertions: AssertionResult[], settings: CheckSettings): Promise<string | undefined> {
-  const shapeFailed = assertions.some((a) => !a.passed && (a.name.startsWith('uses_index') || a.name.startsWith('no_seq_scan')));
-  const otherFailed = assertions.some((a) => !a.passed && !a.name.startsWith('uses_index') && !a.name.startsWith('no_seq_scan'));
-  if (!shapeFailed || otherFailed) return undefined;
-  const scanned = walk(plan.root).filter((n) => n.type === 'Seq Scan' && n.relation);
-  if (!scanned.length) return undefined;
+async function tooSmallToJudge(session: SqlSession, plan: ParsedPlan, assertions: AssertionResult[], settings: CheckSettings, expect: Expectations): Promise<string | undefined> {
+  const failed = assertions.filter((a) => !a.passed);
+  const isShape = (a: AssertionResult) => a.name.startsWith('uses_index') || a.name.startsWith('no_seq_scan');
+  if (!failed.length || !failed.every(isShape)) return undefined;
+  const seqScanned = walk(plan.root).filter((n) => n.type === 'Seq Scan' && n.relation);
+  if (!seqScanned.length) return undefined;
+  // Sizes from the files, not relpages: a table never vacuumed or analyzed has relpages 0.
   const rows = await session.query<{ name: string; pages: number; tuples: number }>(
-    `SELECT c.relname AS name, c.relpages AS pages, c.reltuples::float8 AS tuples
+    `SELECT c.relname AS name, (pg_relation_size(c.oid) / current_setting('block_size')::int)::int AS pages, c.reltuples::float8 AS tuples
        FROM unnest($1::text[], $2::text[]) AS r(schema_name, rel_name)
        JOIN pg_namespace n ON n.nspname = r.schema_name JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = r.rel_name`,
-    [scanned.map((n) => n.relation!.schema || 'public'), scanned.map((n) => n.relation!.name)],
+    [seqScanned.map((n) => n.relation!.schema || 'public'), seqScanned.map((n) => n.relation!.name)],
   );
-  if (rows.length === 0 || !rows.every((r) => r.pages <= settings.smallTablePages)) return undefined;
-  const tables = rows.map((r) => `${r.name} has ${r.pages} ${r.pages === 1 ? 'page' : 'pages'}${r.tuples >= 0 ? ` (~${Math.round(r.tuples)} rows)` : ', never analyzed'}`).join(', ');
+  const small = new Map(rows.filter((r) => r.pages <= settings.smallTablePages).map((r) => [r.name, r]));
+  // Every seq scan that fails a no_seq_scan must be on a small table…
+  if (failed.some((a) => a.name.startsWith('no_seq_scan')) && !seqScanned.every((n) => small.has(n.relation!.name))) return undefined;
+  // …and every index a failed uses_index names must exist, on a small table that was seq-scanned.
+  const wanted = failed.some((a) => a.name.startsWith('uses_index')) ? (expect.usesIndex ?? []) : [];
+  if (wanted.length) {
+    const owners = await session.query<{ index: string; table: string }>(
+      `SELECT c.relname AS index, t.relname AS table FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_class t ON t.oid = i.indrelid
+        WHERE c.relname = ANY ($1::text[])`,
+      [wanted],
+    );
+    const ownerOf = new Map(owners.map((o) => [o.index, o.table]));
+    if (!wanted.every((name) => small.has(ownerOf.get(name) ?? '\u0000'))) return undefined;
+  }
+  const tables = [...small.values()].map((r) => `${r.name} has ${r.pages} ${r.pages === 1 ? 'page' : 'pages'}${r.tuples >= 0 ? ` (~${Math.round(r.tuples)} rows)` : ', never analyzed'}`).join(', ');
   return `table too small: ${tables}; the planner seq-scans a table this small whatever its indexes. Seed realistic data (or a copy of production's size) and run ANALYZE, then check again`;
 }
 

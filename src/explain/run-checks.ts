@@ -21,7 +21,7 @@ export async function runChecks(
   for (const check of checks) {
     if (context.signal.aborted) break;
     await write(context.io.stderr, `check ${check.name}…\n`);
-    results.push(await runCheck(session, check, settings));
+    results.push(await runCheck(session, check, settings, context.signal));
   }
-  return { results, interrupted: context.signal.aborted && results.length < checks.length };
+  return { results, interrupted: context.signal.aborted };
 }

@@ -240,39 +240,53 @@ export async function executePlans(
   // Open the build sessions first: a role's connection limit or a full server then means fewer
   // parallel builds (said once), not failed ones, and no worker can quit while another still connects.
   const wanted = groups.length ? Math.min(Math.max(1, settings.jobs), groups.length) : 0;
-  const opened = await Promise.allSettled(
-    Array.from({ length: wanted }, async () => {
-      const session = await openBuildSession();
-      try {
-        await configureBuildSession(session, settings);
-      } catch (error) {
-        await session.close();
-        throw error;
-      }
-      return session;
-    }),
-  );
+  const openConfigured = async () => {
+    const session = await openBuildSession();
+    try {
+      await configureBuildSession(session, settings);
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
+    return session;
+  };
+  const opened = await Promise.allSettled(Array.from({ length: wanted }, openConfigured));
   const sessions = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
-  const sessionError = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected')?.reason;
+  let sessionError: unknown = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected')?.reason;
   for (const session of sessions) ownPids.add(session.pid);
   if (sessions.length && sessions.length < wanted) {
     onEvent({ type: 'notice', message: `could open only ${sessions.length} of ${wanted} build sessions (${pgErrorFields(sessionError).message}): building ${sessions.length} at a time` });
   }
 
-  const workers = sessions.map(async (session) => {
+  const workers = sessions.map(async (first) => {
+    let session: SqlSession | undefined = first;
     try {
-      while (groups.length) {
+      while (groups.length && session) {
         const group = groups.shift()!;
-        for (const plan of group) {
+        for (let i = 0; i < group.length; i++) {
+          const plan = group[i]!;
           if (signal.aborted) {
             finish({ plan, action: 'skipped', reason: 'interrupted before it started', executed: [], durationMs: 0 });
             continue;
           }
           finish(await runPlan(session, plan));
+          if (session.broken && i < group.length - 1) {
+            // The connection died (network, a terminated backend): the rest of this table gets a new one, or goes back.
+            await session.close();
+            session = await openConfigured().catch((error: unknown) => {
+              sessionError = error;
+              return undefined;
+            });
+            if (!session) {
+              groups.unshift(group.slice(i + 1));
+              break;
+            }
+            ownPids.add(session.pid);
+          }
         }
       }
     } finally {
-      await session.close();
+      await session?.close();
     }
   });
 

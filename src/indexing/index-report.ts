@@ -128,7 +128,14 @@ export function executionReport(command: 'apply' | 'drop', run: ExecutionResult,
   const notes: string[] = [];
   if (run.analyzed.length) notes.push(`analyzed: ${run.analyzed.map(displayQualified).join(', ')}`);
   for (const f of run.analyzeFailures) notes.push(`warning: ANALYZE ${displayQualified(f.table)} failed (${f.error.message}); run it later so the planner sees the new index's statistics`);
-  if (run.interrupted) notes.push('interrupted: builds in progress were cancelled and their leftovers dropped');
+  if (run.interrupted) {
+    const remaining = run.indexes.filter((r) => r.leftover === 'remains').map((r) => r.leftoverIndex ?? r.plan.buildName);
+    notes.push(
+      remaining.length
+        ? `interrupted: builds in progress were cancelled; still to clean up (the next apply does it): ${remaining.join(', ')}`
+        : 'interrupted: builds in progress were cancelled and their leftovers dropped',
+    );
+  }
   return {
     command,
     title: `dbtune ${command}`,

@@ -207,4 +207,29 @@ indexes:
     expect(result.code).toBe(1);
     expect((await indexDef(db, 'rebuilt_id_key'))!.def).toMatch(/\(id\)$/);
   });
+
+  it('carries on with a new session when a build session dies, and the next apply repairs what it left', async () => {
+    await db.query(`CREATE OR REPLACE FUNCTION slow_id(x int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN x; END $$`);
+    await db.query('CREATE TABLE fragile (id int, v int)');
+    await db.query('INSERT INTO fragile SELECT g, g FROM generate_series(1, 2000) g');
+    const file = await writeTempFile(
+      'fragile.yaml',
+      'set: f\nindexes:\n  - { name: idx_fragile_slow, table: fragile, columns: [{ expression: slow_id(id) }] }\n  - { name: idx_fragile_v, table: fragile, columns: [v] }\n',
+    );
+    const run = startCli(['apply', file, '--json'], { DATABASE_URL: db.url });
+    const line = await run.waitForStderr(/idx_fragile_slow: CREATE INDEX CONCURRENTLY .*\(pid (\d+)\)/);
+    const pid = Number(/\(pid (\d+)\)/.exec(line)![1]);
+    await new Promise((r) => setTimeout(r, 500));
+    await db.query('SELECT pg_terminate_backend($1)', [pid]);
+    const result = await run.done;
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as ApplyJson;
+    expect(byName(report, 'idx_fragile_slow')).toMatchObject({ action: 'failed', leftover: 'remains' });
+    expect(byName(report, 'idx_fragile_v').action).toBe('created');
+    expect((await indexDef(db, 'idx_fragile_v'))?.valid).toBe(true);
+
+    const again = await runCli(['apply', file, '--json'], { DATABASE_URL: db.url });
+    expect(again.code, again.stderr).toBe(0);
+    expect(byName(JSON.parse(again.stdout) as ApplyJson, 'idx_fragile_slow')).toMatchObject({ action: 'repaired', state_before: 'invalid' });
+  });
 });

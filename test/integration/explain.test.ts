@@ -126,6 +126,25 @@ describe('dbtune explain', () => {
     expect(strict.report.checks[0]!.passed).toBe(false);
   });
 
+  it('does not excuse a missed index on a big table because a small joined table was seq-scanned', async () => {
+    await db.query('CREATE TABLE order_status (id int PRIMARY KEY, label text)');
+    await db.query("INSERT INTO order_status VALUES (1, 'new'), (2, 'paid'), (3, 'shipped')");
+    await db.query('CREATE TABLE orders_big (id serial PRIMARY KEY, customer_id int, status_id int)');
+    await db.query('INSERT INTO orders_big (customer_id, status_id) SELECT g % 5000, g % 3 + 1 FROM generate_series(1, 60000) g');
+    await db.query('CREATE INDEX idx_orders_big_customer ON orders_big (customer_id)');
+    await db.query('CREATE INDEX idx_orders_big_status ON orders_big (status_id)');
+    await db.query('ANALYZE order_status');
+    await db.query('ANALYZE orders_big');
+    const { code, report } = await explain(`checks:
+  - name: a customer's orders with labels
+    query: SELECT * FROM orders_big o JOIN order_status s ON s.id = o.status_id WHERE o.customer_id = $1
+    params: [42]
+    expect: { uses_index: idx_orders_big_status }
+`);
+    expect(code).toBe(1);
+    expect(report.checks[0]).toMatchObject({ status: 'fail', passed: false });
+  });
+
   it('catches a generic plan that seq-scans a skewed column where the custom plan uses the index', async () => {
     // The usual index for a skewed column: a partial index on its rare value. The custom plan for
     // $1 = 'pending' proves the predicate and uses it; the generic plan (what a prepared statement
