@@ -51,11 +51,20 @@ export function connectionOptions(options: CommonOptions, config: ProjectConfig,
 /** Opens a session and refuses servers older than PostgreSQL 13 (exit 3), for every command alike. */
 export async function openSession(options: ConnectionOptions, applicationName = 'dbtune'): Promise<SqlSession> {
   const session = await connect(options, { applicationName });
-  if (session.serverVersionNum < 130000) {
+  try {
+    refuseUnsupportedServer(session);
+  } catch (error) {
     await session.close();
-    throw new DbtuneError('SERVER_UNSUPPORTED', `PostgreSQL ${session.serverVersion} is not supported; dbtune supports 13 and later`);
+    throw error;
   }
   return session;
+}
+
+/** dbtune supports PostgreSQL 13 and later (the catalog and progress views it reads). */
+export function refuseUnsupportedServer(session: Pick<SqlSession, 'serverVersionNum' | 'serverVersion'>): void {
+  if (session.serverVersionNum < 130000) {
+    throw new DbtuneError('SERVER_UNSUPPORTED', `PostgreSQL ${session.serverVersion} is not supported; dbtune supports 13 and later`);
+  }
 }
 
 /**

@@ -1,15 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { refuseBrokenConcurrentBuilds } from '../../src/commands/shared.js';
+import { refuseBrokenConcurrentBuilds, refuseUnsupportedServer } from '../../src/commands/shared.js';
 import type { SqlSession } from '../../src/db/client.js';
 import { DbtuneError } from '../../src/errors.js';
 
 /** Only the version fields are read; the rest of the session is never touched. */
 const session = (serverVersionNum: number, serverVersion: string) => ({ serverVersionNum, serverVersion }) as unknown as SqlSession;
 
-describe('refuseBrokenConcurrentBuilds', () => {
+describe('refuseUnsupportedServer (every command)', () => {
   it.each([
     [120000, '12.0'],
     [120022, '12.22'],
+  ])('refuses %i (%s) with SERVER_UNSUPPORTED', (num, version) => {
+    expect(() => refuseUnsupportedServer(session(num, version))).toThrow(expect.objectContaining({ code: 'SERVER_UNSUPPORTED', errorClass: 'unreachable' }));
+  });
+
+  it.each([[130000, '13.0'], [140002, '14.2'], [180000, '18.0']])('lets %i (%s) through', (num, version) => {
+    expect(() => refuseUnsupportedServer(session(num, version))).not.toThrow();
+  });
+});
+
+describe('refuseBrokenConcurrentBuilds (apply)', () => {
+  it.each([
     [140000, '14.0'],
     [140002, '14.2'],
     [140003, '14.3'],
