@@ -130,15 +130,24 @@ indexes:
     columns: [amount]
 `,
     );
-    const run = startCli(['apply', file, '--json', '--lock-timeout', '1s'], { DATABASE_URL: db.url });
+    // 4 s leaves the 0.5 s progress poll ample time to name the writer, even on a loaded machine.
+    const run = startCli(['apply', file, '--json', '--lock-timeout', '4s'], { DATABASE_URL: db.url });
     // The open writer makes the build wait ("waiting for writers before build"), until lock_timeout.
     await run.waitForStderr(new RegExp(`pid ${writer.pid} \\(idle in transaction`));
-    setTimeout(() => void writer.query('COMMIT'), 1500);
+    // Commit only once the build gave up and its cleanup (DROP INDEX CONCURRENTLY) waits on the writer too.
+    for (let i = 0; i < 300; i++) {
+      const cleaning = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'DROP INDEX CONCURRENTLY%idx_payments_amount%'",
+      );
+      if (cleaning[0]!.n > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await writer.query('COMMIT');
     const result = await run.done;
     expect(result.code).toBe(1);
     const index = byName(JSON.parse(result.stdout) as ApplyJson, 'idx_payments_amount');
     expect(index.error?.code).toBe('55P03');
-    expect(index.reason).toMatch(/lock_timeout \(1\.0s\)/);
+    expect(index.reason).toMatch(/lock_timeout \(4\.0s\)/);
     expect(index.leftover).toBe('dropped');
     expect(await indexDef(db, 'idx_payments_amount')).toBeUndefined();
   });
