@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import { parseTemplate, substituteEnv, type Template } from '../load/template.js';
+import { InputProblemsError, type Problem } from './problems.js';
+import { scenarioSchema, type ScenarioFile } from './scenario-schema.js';
+import { parseYamlSource, type YamlSource } from './yaml-source.js';
+import { zodIssuesToProblems } from './zod-problems.js';
+
+/** A request of a scenario with its templates compiled. */
+export interface ScenarioRequest {
+  name: string;
+  method: string;
+  path: Template;
+  headers: Array<[string, Template]>;
+  /** JSON body with every string value a template; serialised per request. */
+  json?: unknown;
+  body?: Template;
+  weight: number;
+  expectStatus: number[];
+}
+
+export interface LoadedScenario {
+  file: string;
+  spec: ScenarioFile;
+  requests: ScenarioRequest[];
+}
+
+type Path = Array<string | number>;
+
+/**
+ * Reads a scenario: `${ENV}` filled from the environment (a missing variable
+ * is an error, not ""), schema checked, every template compiled. All problems
+ * at once with positions; nothing is sent when there is any.
+ */
+export async function loadScenario(file: string, env: NodeJS.ProcessEnv): Promise<LoadedScenario> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputProblemsError([{ file, line: 0, col: 0, path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(error)}` }]);
+  }
+  const source = parseYamlSource(file, text);
+  if (source.syntaxProblems.length) {
+    throw new InputProblemsError(source.syntaxProblems.map((p) => ({ ...p, message: `YAML syntax error: ${p.message}` })));
+  }
+  const problems: Problem[] = [];
+  const value = substituteAll(source.value, [], env, source, problems);
+  const parsed = scenarioSchema.safeParse(value ?? {});
+  if (!parsed.success) problems.push(...zodIssuesToProblems(parsed.error.issues, source, scenarioSchema as z.ZodType));
+  if (problems.length || !parsed.success) throw new InputProblemsError(sortProblems(problems));
+
+  const spec = parsed.data;
+  let usesRows = false;
+  const compile = (text: string, path: Path): Template | undefined => {
+    const result = parseTemplate(text);
+    if (result.ok) {
+      if (result.template.columns.length) usesRows = true;
+      return result.template;
+    }
+    problems.push(source.problemAt(path, `${result.error} (at character ${result.offset + 1})`));
+    return undefined;
+  };
+  const requests: ScenarioRequest[] = spec.requests.map((r, i) => {
+    const base: Path = ['requests', i];
+    const request: ScenarioRequest = {
+      name: r.name,
+      method: r.method,
+      path: compile(r.path, [...base, 'path']) ?? { parts: [], constant: true, columns: [] },
+      headers: Object.entries(r.headers ?? {}).map(([k, v]) => [k, compile(v, [...base, 'headers', k]) ?? { parts: [], constant: true, columns: [] }]),
+      weight: r.weight,
+      expectStatus: r.expect_status ?? [],
+    };
+    if (r.json !== undefined) {
+      walkStrings(r.json, [...base, 'json'], (text, path) => void compile(text, path));
+      request.json = r.json;
+    }
+    if (r.body !== undefined) request.body = compile(r.body, [...base, 'body']) ?? { parts: [], constant: true, columns: [] };
+    return request;
+  });
+  if (usesRows && !spec.data) problems.push(source.problemAt(['requests'], 'a template uses {{row.…}} but the scenario has no `data:` CSV file'));
+  if (problems.length) throw new InputProblemsError(sortProblems(problems));
+  return { file, spec, requests };
+}
+
+/** Replaces `${VAR}` in every string of the document, collecting missing variables with their positions. */
+function substituteAll(value: unknown, path: Path, env: NodeJS.ProcessEnv, source: YamlSource, problems: Problem[]): unknown {
+  if (typeof value === 'string') {
+    const result = substituteEnv(value, env);
+    if (result.ok) return result.text;
+    for (const name of new Set(result.missing)) problems.push(source.problemAt(path, `environment variable ${name} is not set`));
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteAll(v, [...path, i], env, source, problems));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteAll(v, [...path, k], env, source, problems)]));
+  }
+  return value;
+}
+
+function walkStrings(value: unknown, path: Path, visit: (text: string, path: Path) => void): void {
+  if (typeof value === 'string') visit(value, path);
+  else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, [...path, i], visit));
+  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) walkStrings(v, [...path, k], visit);
+}
+
+function sortProblems(problems: Problem[]): Problem[] {
+  return [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
+}

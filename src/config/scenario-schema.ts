@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+/**
+ * The load-scenario file format (contract: extend it, do not rename keys).
+ * JSON Schema: `schemas/scenario.schema.json`, generated from this.
+ */
+
+const duration = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|min|h)$/, 'a duration like 500ms, 30s or 2m');
+const percentOrRatio = z.union([
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?%$/, 'a percentage like 99% or 99.9%')
+    .refine((v) => Number.parseFloat(v) <= 100, 'a percentage is at most 100%'),
+  z.number().min(0).max(1),
+]);
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+
+const thresholdsSchema = z
+  .strictObject({
+    success_rate: percentOrRatio.meta({ description: 'Minimum share of requests that succeed, e.g. 99% or 0.99.' }).optional(),
+    max_error_rate: percentOrRatio.meta({ description: 'Maximum share of requests that fail.' }).optional(),
+    p50: duration.optional(),
+    p90: duration.optional(),
+    p95: duration.optional(),
+    p99: duration.optional(),
+    rps: z.number().positive().meta({ description: 'Minimum requests per second.' }).optional(),
+  })
+  .meta({ description: 'Limits a stage must hold, e.g. { success_rate: 99%, p95: 50ms }.' });
+
+const databaseThresholdsSchema = z.strictObject({
+  queries_per_request: z.number().positive().optional(),
+  connections: z.number().int().positive().optional(),
+  cache_hit_ratio: percentOrRatio.optional(),
+  seq_scans: z.record(z.string(), z.number().int().nonnegative()).optional(),
+});
+
+const requestSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    method: z.enum(HTTP_METHODS).default('GET'),
+    path: z.string().regex(/^\//, 'a path starting with /, e.g. /api/users?id={{int 1 100}}'),
+    headers: z.record(z.string().min(1), z.string()).optional(),
+    json: z.unknown().optional(),
+    body: z.string().optional(),
+    weight: z.number().int().positive().default(1),
+    expect_status: z.array(z.number().int().min(100).max(599)).min(1).meta({ description: 'Statuses that count as success besides 2xx, e.g. [404].' }).optional(),
+  })
+  .superRefine((request, ctx) => {
+    if (request.json !== undefined && request.body !== undefined) ctx.addIssue({ code: 'custom', path: ['body'], message: 'give `json` or `body`, not both' });
+  });
+
+const stageSchema = z.strictObject({
+  users: z.number().int().min(1).max(10_000).meta({ description: 'Concurrent connections for the stage.' }),
+  duration,
+  ramp: duration.meta({ description: 'Reach `users` gradually over this long.' }).optional(),
+  thresholds: thresholdsSchema.optional(),
+});
+
+export const scenarioSchema = z
+  .strictObject({
+    scenario: z.string().min(1),
+    description: z.string().optional(),
+    target: z.string().regex(/^https?:\/\/[^\s/]+/, 'an http:// or https:// base URL, e.g. http://127.0.0.1:3000'),
+    requests: z.array(requestSchema).min(1, 'a scenario needs at least one request'),
+    stages: z.array(stageSchema).min(1, 'a scenario needs at least one stage'),
+    thresholds: thresholdsSchema.optional(),
+    stop_on_failure: z.boolean().default(true),
+    timeout: duration.meta({ description: 'Per-request timeout; a request that takes longer is a failure. Default 10s.' }).optional(),
+    warmup: duration.meta({ description: 'Load before the first stage that is not measured.' }).optional(),
+    data: z.string().min(1).meta({ description: 'CSV file (with a header row) whose rows feed {{row.column}}.' }).optional(),
+    database: z
+      .strictObject({
+        url: z.string().min(1).optional(),
+        thresholds: databaseThresholdsSchema.optional(),
+      })
+      .optional(),
+  })
+  .meta({ title: 'dbtune load scenario', description: 'Staged load (e.g. 10 → 50 → 100 users) against an HTTP API, with thresholds per stage.' });
+
+export type ScenarioFile = z.infer<typeof scenarioSchema>;

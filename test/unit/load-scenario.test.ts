@@ -1,0 +1,87 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadScenario } from '../../src/config/load-scenario.js';
+import { InputProblemsError } from '../../src/config/problems.js';
+import { renderTemplate } from '../../src/load/template.js';
+
+const root = new URL('../../', import.meta.url);
+
+async function scenarioFile(text: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'dbtune-scenario-'));
+  const file = path.join(dir, 'scenario.yaml');
+  await writeFile(file, text);
+  return file;
+}
+
+async function problemsOf(text: string, env: NodeJS.ProcessEnv = {}) {
+  const error = await loadScenario(await scenarioFile(text), env).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(InputProblemsError);
+  return (error as InputProblemsError).problems.map((p) => `${p.line}:${p.col} ${p.path}: ${p.message}`);
+}
+
+describe('loadScenario', () => {
+  it('loads the example in scenarios/ with its environment filled and templates compiled', async () => {
+    const loaded = await loadScenario(new URL('scenarios/week3-staged.yaml', root).pathname, { API_TOKEN: 'secret-token' });
+    expect(loaded.spec.stages.map((s) => s.users)).toEqual([10, 50, 100]);
+    expect(loaded.spec.stop_on_failure).toBe(true);
+    const [history, expense] = loaded.requests;
+    expect(history!.weight).toBe(3);
+    expect(history!.method).toBe('GET');
+    const context = { random: () => 0, nextSeq: () => 1, uuid: () => 'u' };
+    expect(renderTemplate(history!.path, context)).toBe('/api/conversations?user_id=1');
+    expect(expense!.headers.map(([k, t]) => [k, renderTemplate(t, context)])).toEqual([['authorization', 'Bearer secret-token']]);
+  });
+
+  it('says which environment variable is missing, where, instead of sending an empty token', async () => {
+    const problems = await problemsOf(
+      'scenario: s\ntarget: http://127.0.0.1:3000\nrequests:\n  - name: r\n    path: /x\n    headers: { authorization: "Bearer ${API_TOKEN}" }\nstages: [{ users: 1, duration: 1s }]\n',
+    );
+    expect(problems).toEqual(['6:31 requests[0].headers.authorization: environment variable API_TOKEN is not set']);
+  });
+
+  it('reports every problem at once, with positions', async () => {
+    const problems = await problemsOf(`scenario: s
+target: ftp://example
+requests:
+  - name: r
+    path: x/{{int 1}}
+    method: FETCH
+    json: { a: 1 }
+    body: "b"
+  - name: q
+    path: /ok/{{nope}}
+stages:
+  - { users: 0, duration: 60 }
+thresholds: { success_rate: 199%, p95: fast }
+unknown: 1
+`);
+    expect(problems).toEqual([
+      expect.stringMatching(/^2:9 target: an http:\/\/ or https:\/\/ base URL/),
+      expect.stringMatching(/^5:11 requests\[0\]\.path: a path starting with \//),
+      expect.stringMatching(/^6:13 requests\[0\]\.method: expected one of "GET"/),
+      '12:14 stages[0].users: expected number to be >=1',
+      '12:27 stages[0].duration: expected string, got number 60',
+      expect.stringMatching(/^13:29 thresholds\.success_rate: a percentage is at most 100%/),
+      expect.stringMatching(/^13:40 thresholds\.p95: a duration like 500ms/),
+      expect.stringMatching(/^14:1 unknown: unknown key "unknown" \(expected one of: scenario, /),
+    ]);
+  });
+
+  it('wants json or body, not both', async () => {
+    const problems = await problemsOf('scenario: s\ntarget: http://127.0.0.1:3000\nrequests:\n  - name: r\n    path: /x\n    method: POST\n    json: { a: 1 }\n    body: b\nstages: [{ users: 1, duration: 1s }]\n');
+    expect(problems).toEqual(['8:11 requests[0].body: give `json` or `body`, not both']);
+  });
+
+  it('checks templates once the file is otherwise valid, and {{row.…}} needs data:', async () => {
+    const problems = await problemsOf(
+      'scenario: s\ntarget: http://127.0.0.1:3000\nrequests:\n  - name: r\n    path: /u/{{int 5 1}}\n    json: { id: "{{row.user_id}}", n: "{{bogus}}" }\n  - name: q\n    path: /u/{{row.user_id}}\nstages: [{ users: 1, duration: 1s }]\n',
+    );
+    expect(problems).toEqual([
+      '4:3 requests: a template uses {{row.…}} but the scenario has no `data:` CSV file',
+      '5:11 requests[0].path: {{int 5 1}}: min is greater than max (at character 4)',
+      expect.stringMatching(/^6:39 requests\[0\]\.json\.n: unknown generator \{\{bogus\}\}/),
+    ]);
+  });
+});
