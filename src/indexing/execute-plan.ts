@@ -220,10 +220,10 @@ export async function executePlans(
     else reason = fields.message + (fields.detail ? ` (${fields.detail})` : '');
     const result: AppliedIndex = { plan, action: signal.aborted ? 'skipped' : 'failed', reason, executed, durationMs: Date.now() - startedAt, error: fields };
     if (build.blockers.length) result.blockers = build.blockers;
-    // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind; drop it (but never one we did not create).
     if (plan.action === 'rebuild' && (statement.purpose === 'drop-old' || statement.purpose === 'rename')) {
       await settlePartialRebuild(session, plan, result, settings.cleanupTimeoutMs);
     } else if (statement.purpose === 'create' && fields.code !== '42P07') {
+      // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind; drop it (but never one we did not create).
       const built = statement.builds ?? { schema: plan.declaration.table.schema, name: plan.buildName };
       const leftover = await dropLeftover(session, built, settings.cleanupTimeoutMs);
       if (leftover) {
@@ -261,7 +261,7 @@ export async function executePlans(
   const workers = sessions.map(async (first) => {
     let session: SqlSession | undefined = first;
     try {
-      while (groups.length && session) {
+      while (groups.length) {
         const group = groups.shift()!;
         for (let i = 0; i < group.length; i++) {
           const plan = group[i]!;
@@ -269,20 +269,20 @@ export async function executePlans(
             finish({ plan, action: 'skipped', reason: 'interrupted before it started', executed: [], durationMs: 0 });
             continue;
           }
-          finish(await runPlan(session, plan));
-          if (session.broken && i < group.length - 1) {
-            // The connection died (network, a terminated backend): the rest of this table gets a new one, or goes back.
+          if (session.broken) {
+            // The connection died (network, a terminated backend): carry on with a new one, or hand the work back.
             await session.close();
             session = await openConfigured().catch((error: unknown) => {
               sessionError = error;
               return undefined;
             });
             if (!session) {
-              groups.unshift(group.slice(i + 1));
-              break;
+              groups.unshift(group.slice(i));
+              return;
             }
             ownPids.add(session.pid);
           }
+          finish(await runPlan(session, plan));
         }
       }
     } finally {
