@@ -90,7 +90,7 @@ Examples:
     .addHelpText('after', `
 Every statement runs alone, outside any transaction. A failed build (say, a unique index over duplicates)
 is reported with PostgreSQL's error, its invalid leftover is dropped, and the other indexes still get built.
-Sessions that block a build are named on stderr. Jobs default to 2; see --help for budgets.
+Sessions that block a build are named on stderr; --lock-timeout and --max-wait bound the waiting.
 
 Examples:
   $ dbtune apply indexes/week3.yaml

@@ -26,7 +26,7 @@ export const run: CommandHandler<DropOptions> = async (files, options, context) 
     if (options.dryRun || format === 'sql') {
       const plans = await planDrops(control, declarations);
       if (format === 'sql') await write(context.io.stdout, planSqlScript(plans, false));
-      else await emitReport(planReport(plans, { version: control.serverVersion, versionNum: control.serverVersionNum }, ['dry run: nothing was dropped']), format, context.io);
+      else await emitReport(planReport(plans, { version: control.serverVersion }, ['dry run: nothing was dropped']), format, context.io);
       return 'ok';
     }
     // Decide what to drop only once no other dbtune run can change it.

@@ -30,7 +30,7 @@ export const run: CommandHandler<PlanOptions> = async (files, options, { io }) =
       await write(io.stdout, planSqlScript(plans, options.analyze ?? config.apply?.analyze ?? true));
       return 'ok';
     }
-    const report = planReport(plans, { version: session.serverVersion, versionNum: session.serverVersionNum }, [...notes, ...inspection.notes]);
+    const report = planReport(plans, { version: session.serverVersion }, [...notes, ...inspection.notes]);
     await emitReport(report, format, io);
     return report.passed ? 'ok' : 'failed';
   } finally {

@@ -50,7 +50,7 @@ export async function runPlansAndReport(options: RunPlansOptions, context: Comma
     onEvent: progress,
     ...(options.tablePages ? { tablePages: options.tablePages } : {}),
   });
-  const report = executionReport(command, run, { version: control.serverVersion, versionNum: control.serverVersionNum }, options.settingsDocument ?? {});
+  const report = executionReport(command, run, { version: control.serverVersion }, options.settingsDocument ?? {});
   await emitReport(report, options.format, io);
   return run.interrupted ? 'interrupted' : report.passed ? 'ok' : 'failed';
 }

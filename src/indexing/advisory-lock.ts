@@ -1,5 +1,6 @@
 import type { SqlSession } from '../db/client.js';
 import { DbtuneError } from '../errors.js';
+import { sleep } from './sleep.js';
 
 /**
  * One dbtune run changing indexes per database at a time: a session-level
@@ -59,17 +60,4 @@ async function lockHolder(session: SqlSession): Promise<LockHolder | undefined> 
     [LOCK_CLASS, LOCK_OBJECT],
   );
   return row ? { pid: row.pid, applicationName: row.application_name, user: row.usename, client: row.client, sinceSeconds: row.since } : undefined;
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -2,7 +2,7 @@ import type { SqlSession } from '../db/client.js';
 import { displayQualified, type QualifiedName } from '../db/identifiers.js';
 import { pgErrorFields, type PgErrorFields } from '../errors.js';
 import { formatMs } from '../config/duration.js';
-import { sleep } from './advisory-lock.js';
+import { sleep } from './sleep.js';
 import { describeBlocker, snapshotBuilds, type BlockingSession, type BuildSnapshot } from './build-monitor.js';
 import { tableKey } from './declaration.js';
 import { analyzeSql, dropIndexSql } from './index-sql.js';
@@ -454,8 +454,4 @@ function groupByTable(plans: readonly IndexPlan[], tablePages: ReadonlyMap<strin
   // Longest work first (pages × indexes): parallel workers then finish close together.
   const work = (group: IndexPlan[]) => (tablePages.get(tableKey(group[0]!.declaration.table)) ?? 0) * group.length + group.length;
   return [...groups.values()].sort((a, b) => work(b) - work(a));
-}
-
-export function describeIndex(plan: IndexPlan): string {
-  return `${plan.declaration.name} on ${displayQualified(plan.declaration.table)}`;
 }

@@ -7,7 +7,6 @@ import type { AppliedAction, AppliedIndex, ExecutionResult } from './execute-pla
 import type { IndexPlan } from './plan.js';
 import type { IndexDeclaration } from './declaration.js';
 import { analyzeSql } from './index-sql.js';
-import type { IndexStatus } from './index-state.js';
 import type { RedundancyFinding, VerifiedIndex, VerifyStatus } from './verify.js';
 import { CHECK_COLUMNS, checkDocument, checkPassed, checkRow } from '../explain/explain-report.js';
 import type { CheckResult } from '../explain/run-check.js';
@@ -15,7 +14,6 @@ import type { CheckResult } from '../explain/run-check.js';
 /** Server facts every index report carries. */
 export interface ServerInfo {
   version: string;
-  versionNum: number;
 }
 
 const PLAN_STATUS: Record<IndexPlan['action'], RowStatus> = {
@@ -27,16 +25,6 @@ const PLAN_STATUS: Record<IndexPlan['action'], RowStatus> = {
   wait: 'skip',
   blocked: 'fail',
   drop: 'info',
-};
-
-const STATE_STATUS: Record<IndexStatus, RowStatus> = {
-  ok: 'pass',
-  absent: 'info',
-  invalid: 'warn',
-  building: 'skip',
-  drift: 'fail',
-  wrong_table: 'fail',
-  rejected: 'fail',
 };
 
 function indexId(plan: IndexPlan): string {
