@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two tiers: `unit` (pure logic, no server) and `pg<major>` (integration
- * tests against a real PostgreSQL). Each pg project starts its own embedded
+ * Three tiers: `unit` (pure logic, no server), `load` (the load tester against
+ * HTTP servers the tests start) and `pg<major>` (integration tests against a
+ * real PostgreSQL). Each pg project starts its own embedded
  * server of that major in a fresh temp dir (test/support/global-setup.ts),
  * unless DBTUNE_TEST_DATABASE_URL names a server to use instead.
  *
@@ -21,6 +22,23 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        // The load tests drive HTTP servers started by the tests (port 0); no PostgreSQL.
+        test: {
+          name: 'load',
+          include: ['test/load/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        // The HTML report opened in a real headless Chromium (Debian package `chromium`).
+        test: {
+          name: 'html',
+          include: ['test/html/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
       ...majors.map((major) => ({

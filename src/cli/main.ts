@@ -48,7 +48,8 @@ Examples:
   $ dbtune plan indexes/*.yaml
   $ dbtune apply indexes/week3.yaml --jobs 4
   $ dbtune verify indexes/*.yaml --format junit > verify.xml
-  $ dbtune drop indexes/week3.yaml --dry-run`,
+  $ dbtune drop indexes/week3.yaml --dry-run
+  $ dbtune loadtest scenarios/week3-staged.yaml --out before.json`,
     );
 
   formatOptions(
@@ -152,16 +153,48 @@ Examples:
 
   formatOptions(
     program
+      .command('loadtest')
+      .description('Staged load (e.g. 10 → 50 → 100 users) against an HTTP API, on autocannon: latency percentiles, rps, errors and thresholds per stage.')
+      .argument('<scenario>', 'scenario YAML file')
+      .option('--target <url>', "base URL to load instead of the scenario's target")
+      .option('--duration <duration>', 'duration of every stage, e.g. 5s (overrides the scenario)')
+      .option('--stages <users>', 'user counts of the stages, e.g. 10,50,100 (overrides the scenario)')
+      .option('--timeout <duration>', "per-request timeout (default: the scenario's, else 10s; at least 1s)")
+      .option('--out <file>', 'also save the result as JSON, for dbtune compare')
+      .option('--report <file>', 'write a self-contained HTML report with charts')
+      .option('--baseline <file>', 'a saved earlier result (--out) to show before/after in the HTML report')
+      .option('--insecure', 'accept an https target whose certificate is not trusted (self-signed test servers)')
+      .addOption(new Option('--config <file>', 'project config file (default: dbtune.yaml if present)')),
+    'table (default), json, junit (one test case per stage threshold), markdown',
+  )
+    .addHelpText('after', `
+Each stage is its own run at a fixed number of users (connections), each sending its next request when the
+previous one ends. Latency percentiles come from dbtune's own HDR histogram of every response (sub-millisecond);
+timeouts, connection errors and non-2xx responses (unless in expect_status) are failures, never hidden.
+With stop_on_failure (the default) the stages after a failed one are skipped; the result names the max sustained users.
+Ctrl-C stops the current stage and still writes what was measured (exit 130).
+
+Examples:
+  $ dbtune loadtest scenarios/week3-staged.yaml
+  $ dbtune loadtest scenarios/week3-staged.yaml --stages 10,50 --duration 10s --out before.json
+  $ dbtune loadtest scenarios/week3-staged.yaml --out after.json --report report.html --baseline before.json
+  $ dbtune compare before.json after.json`)
+    .action((scenario: string, options: object) => runCommand(() => import('../commands/loadtest.js'), [scenario], options));
+
+  formatOptions(
+    program
       .command('compare')
-      .description('Before/after table of two saved results (explain --save): time, buffers, plan, and whether the change beats the noise.')
+      .description('Before/after table of two saved results (explain --save or loadtest --out), and whether each change beats the noise.')
       .argument('<before>', 'saved result, e.g. before.json')
       .argument('<after>', 'saved result, e.g. after.json')
-      .option('--force', 'compare even when the checks\' queries or params differ')
+      .option('--force', 'compare even when the checks (queries, params) or the scenario and stages differ')
       .addOption(new Option('--config <file>', 'project config file (default: dbtune.yaml if present)')),
     'table (default), json, junit, markdown',
   )
     .addHelpText('after', `
-A change counts only when the two runs' time ranges do not overlap; otherwise it is "no significant change".
+explain results: a change counts only when the two runs' time ranges do not overlap.
+loadtest results: per stage and request, p95, p99, rps and success rate; a change counts only when it exceeds
+twice the runs' combined per-second noise. Smaller changes read "no significant change".
 
 Examples:
   $ dbtune compare before.json after.json

@@ -1,4 +1,6 @@
+import { parse as parseCsv } from 'csv-parse/sync';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { parseTemplate, substituteEnv, type Template } from '../load/template.js';
 import { InputProblemsError, type Problem } from './problems.js';
@@ -23,6 +25,8 @@ export interface LoadedScenario {
   file: string;
   spec: ScenarioFile;
   requests: ScenarioRequest[];
+  /** Rows of the `data:` CSV (empty without one). */
+  rows: Array<Record<string, string>>;
 }
 
 type Path = Array<string | number>;
@@ -47,8 +51,16 @@ export async function loadScenario(file: string, env: NodeJS.ProcessEnv): Promis
   const problems: Problem[] = [];
   const value = substituteAll(source.value, [], env, source, problems);
   const parsed = scenarioSchema.safeParse(value ?? {});
-  if (!parsed.success) problems.push(...zodIssuesToProblems(parsed.error.issues, source, scenarioSchema as z.ZodType));
-  if (problems.length || !parsed.success) throw new InputProblemsError(sortProblems(problems));
+  if (!parsed.success) {
+    problems.push(...zodIssuesToProblems(parsed.error.issues, source, scenarioSchema as z.ZodType));
+    // Templates too, so that one run lists every problem.
+    compileRawTemplates(value, (text, path) => {
+      const result = parseTemplate(text);
+      if (!result.ok) problems.push(source.problemAt(path, `${result.error} (at character ${result.offset + 1})`));
+    });
+    throw new InputProblemsError(sortProblems(problems));
+  }
+  if (problems.length) throw new InputProblemsError(sortProblems(problems));
 
   const spec = parsed.data;
   let usesRows = false;
@@ -79,8 +91,64 @@ export async function loadScenario(file: string, env: NodeJS.ProcessEnv): Promis
     return request;
   });
   if (usesRows && !spec.data) problems.push(source.problemAt(['requests'], 'a template uses {{row.…}} but the scenario has no `data:` CSV file'));
+  let rows: Array<Record<string, string>> = [];
+  if (spec.data) {
+    const used = new Set(spec.requests.flatMap((_, i) => templatesOf(requests[i]!).flatMap((t) => t.columns)));
+    const data = await readDataRows(resolve(dirname(file), spec.data), used);
+    if (typeof data === 'string') problems.push(source.problemAt(['data'], data));
+    else rows = data;
+  }
   if (problems.length) throw new InputProblemsError(sortProblems(problems));
-  return { file, spec, requests };
+  return { file, spec, requests, rows };
+}
+
+/** Visits the template strings of a document that failed the schema: whatever of requests[].path/headers/body/json is there. */
+function compileRawTemplates(document: unknown, visit: (text: string, path: Path) => void): void {
+  const requests = (document as { requests?: unknown } | null)?.requests;
+  if (!Array.isArray(requests)) return;
+  requests.forEach((request: unknown, i) => {
+    if (request === null || typeof request !== 'object') return;
+    const r = request as Record<string, unknown>;
+    for (const key of ['path', 'body', 'headers', 'json']) if (r[key] !== undefined) walkStrings(r[key], ['requests', i, key], visit);
+  });
+}
+
+function templatesOf(request: ScenarioRequest): Template[] {
+  const templates = [request.path, ...request.headers.map(([, t]) => t)];
+  if (request.body) templates.push(request.body);
+  if (request.json !== undefined) {
+    walkStrings(request.json, [], (text) => {
+      const parsed = parseTemplate(text);
+      if (parsed.ok) templates.push(parsed.template);
+    });
+  }
+  return templates;
+}
+
+/**
+ * The `data:` CSV (relative to the scenario file), header row first. Returns a
+ * problem as a string: unreadable, malformed, empty, or missing a column a
+ * template reads.
+ */
+async function readDataRows(path: string, columns: ReadonlySet<string>): Promise<Array<Record<string, string>> | string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return `data file ${path}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})`}`;
+  }
+  let rows: Array<Record<string, string>>;
+  try {
+    rows = parseCsv(text, { columns: true, skip_empty_lines: true, bom: true, trim: true }) as Array<Record<string, string>>;
+  } catch (error) {
+    return `data file ${path} is not valid CSV: ${(error as Error).message}`;
+  }
+  if (rows.length === 0) return `data file ${path} has no rows under its header`;
+  const header = Object.keys(rows[0]!);
+  const missing = [...columns].filter((c) => !header.includes(c));
+  if (missing.length) return `data file ${path} has no column ${missing.map((c) => JSON.stringify(c)).join(', ')} (its columns: ${header.join(', ')})`;
+  return rows;
 }
 
 /** Replaces `${VAR}` in every string of the document, collecting missing variables with their positions. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from './duration.js';
 
 /**
  * The load-scenario file format (contract: extend it, do not rename keys).
@@ -66,7 +67,7 @@ export const scenarioSchema = z
     stages: z.array(stageSchema).min(1, 'a scenario needs at least one stage'),
     thresholds: thresholdsSchema.optional(),
     stop_on_failure: z.boolean().default(true),
-    timeout: duration.meta({ description: 'Per-request timeout; a request that takes longer is a failure. Default 10s.' }).optional(),
+    timeout: duration.refine((v) => (parseDuration(v) ?? 0) >= 1000, 'a timeout of at least 1s').meta({ description: 'Per-request timeout; a request that takes longer is a failure. Default 10s.' }).optional(),
     warmup: duration.meta({ description: 'Load before the first stage that is not measured.' }).optional(),
     data: z.string().min(1).meta({ description: 'CSV file (with a header row) whose rows feed {{row.column}}.' }).optional(),
     database: z
@@ -75,6 +76,13 @@ export const scenarioSchema = z
         thresholds: databaseThresholdsSchema.optional(),
       })
       .optional(),
+  })
+  .superRefine((scenario, ctx) => {
+    const seen = new Set<string>();
+    scenario.requests.forEach((request, i) => {
+      if (seen.has(request.name)) ctx.addIssue({ code: 'custom', path: ['requests', i, 'name'], message: `request name ${JSON.stringify(request.name)} is used twice: results are reported per name` });
+      seen.add(request.name);
+    });
   })
   .meta({ title: 'dbtune load scenario', description: 'Staged load (e.g. 10 → 50 → 100 users) against an HTTP API, with thresholds per stage.' });
 

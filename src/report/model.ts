@@ -29,6 +29,8 @@ export interface ReportSection {
   title: string;
   columns: ReportColumn[];
   rows: ReportRow[];
+  /** False for sections that only describe (e.g. a load test's figures): JUnit then leaves them out. */
+  junit?: boolean;
 }
 
 export interface Report {

@@ -2,7 +2,8 @@ import type { Report } from './model.js';
 
 /** JUnit XML: a test suite per section, a test case per row. */
 export function renderJunit(report: Report): string {
-  const suites = report.sections.map((section) => {
+  const sections = report.sections.filter((s) => s.junit !== false);
+  const suites = sections.map((section) => {
     const failures = section.rows.filter((r) => r.status === 'fail').length;
     const skipped = section.rows.filter((r) => r.status === 'skip').length;
     const time = section.rows.reduce((sum, r) => sum + (r.seconds ?? 0), 0);
@@ -17,8 +18,8 @@ export function renderJunit(report: Report): string {
     });
     return `  <testsuite name="${xml(`dbtune ${report.command}: ${section.title}`)}" tests="${section.rows.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${time.toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>`;
   });
-  const tests = report.sections.reduce((n, s) => n + s.rows.length, 0);
-  const failures = report.sections.reduce((n, s) => n + s.rows.filter((r) => r.status === 'fail').length, 0);
+  const tests = sections.reduce((n, s) => n + s.rows.length, 0);
+  const failures = sections.reduce((n, s) => n + s.rows.filter((r) => r.status === 'fail').length, 0);
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${xml(`dbtune ${report.command}`)}" tests="${tests}" failures="${failures}" errors="0">\n${suites.join('\n')}\n</testsuites>\n`;
 }
 

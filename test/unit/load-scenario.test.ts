@@ -60,7 +60,10 @@ unknown: 1
     expect(problems).toEqual([
       expect.stringMatching(/^2:9 target: an http:\/\/ or https:\/\/ base URL/),
       expect.stringMatching(/^5:11 requests\[0\]\.path: a path starting with \//),
+      // Template problems are listed along with the schema's, in the same run.
+      '5:11 requests[0].path: {{int min max}} takes two numbers, got {{int 1}} (at character 3)',
       expect.stringMatching(/^6:13 requests\[0\]\.method: expected one of "GET"/),
+      '10:11 requests[1].path: unknown generator {{nope}}: expected int, float, pick, uuid, seq or row.<column> (at character 5)',
       '12:14 stages[0].users: expected number to be >=1',
       '12:27 stages[0].duration: expected string, got number 60',
       expect.stringMatching(/^13:29 thresholds\.success_rate: a percentage is at most 100%/),
@@ -74,7 +77,7 @@ unknown: 1
     expect(problems).toEqual(['8:11 requests[0].body: give `json` or `body`, not both']);
   });
 
-  it('checks templates once the file is otherwise valid, and {{row.…}} needs data:', async () => {
+  it('checks templates, and {{row.…}} needs data:', async () => {
     const problems = await problemsOf(
       'scenario: s\ntarget: http://127.0.0.1:3000\nrequests:\n  - name: r\n    path: /u/{{int 5 1}}\n    json: { id: "{{row.user_id}}", n: "{{bogus}}" }\n  - name: q\n    path: /u/{{row.user_id}}\nstages: [{ users: 1, duration: 1s }]\n',
     );

@@ -1,0 +1,213 @@
+import autocannon from 'autocannon';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { MixEntry } from './request-mix.js';
+import type { GeneratorLoad } from './result.js';
+import { StageRecorder, round } from './stage-recorder.js';
+
+/**
+ * One autocannon run at a fixed number of connections, measured by dbtune.
+ *
+ * autocannon drives the sockets; dbtune listens on each client for every
+ * response, timeout and connection error and records them itself
+ * (StageRecorder). Two of autocannon's client behaviours are corrected here,
+ * through `setupClient`:
+ * - when a connection drops with a request in flight, autocannon reconnects
+ *   and neither counts the request nor clears it from its queue, so the next
+ *   response on that client would be timed from the lost request's start.
+ *   dbtune counts it (`connection_closed`) and clears the queue;
+ * - after a connection error it reconnects at once, which against a dead
+ *   target is a busy loop that starves the process: dbtune waits 100 ms.
+ * Users are closed-loop (each sends its next request when the previous one
+ * ends), so no coordinated-omission correction applies; autocannon's own
+ * histogram, which has the wrong one for rate-limited runs, is not read.
+ */
+
+/** The parts of autocannon's (internal, pinned-version) client that dbtune hooks. */
+interface AutocannonClient {
+  on(event: 'response', listener: (status: number, bytes: number, durationMs: number) => void): void;
+  on(event: 'timeout', listener: () => void): void;
+  on(event: 'connError', listener: (error: NodeJS.ErrnoException) => void): void;
+  on(event: 'headers', listener: (info: { shouldKeepAlive?: boolean }) => void): void;
+  requestIterator: { currentRequest: MixEntry };
+  pipelinedRequests: { size(): number; clear(): void };
+  destroyed: boolean;
+  _connect(): void;
+}
+
+export interface StageRunOptions {
+  /** Base URL: scheme, host, port and an optional path prefix. */
+  target: URL;
+  entries: MixEntry[];
+  requestNames: readonly string[];
+  /** Per request, the statuses besides 2xx that count as success. */
+  expectedStatuses: ReadonlyArray<ReadonlySet<number>>;
+  users: number;
+  durationMs: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Called about every 250 ms with live figures. */
+  onProgress?: (live: ReturnType<StageRecorder['snapshot']>) => void;
+  /** Stop early when the target has refused or dropped every connection for this long (default 5 s). */
+  deadTargetMs?: number;
+}
+
+export interface StageMeasurement {
+  recorder: StageRecorder;
+  interrupted: boolean;
+  endedEarly?: string;
+  generator: GeneratorLoad;
+}
+
+const RECONNECT_DELAY_MS = 100;
+
+export async function runStage(options: StageRunOptions): Promise<StageMeasurement> {
+  const { target, entries, users, timeoutMs } = options;
+  const recorder = new StageRecorder(options.requestNames);
+  const prefix = target.pathname.replace(/\/+$/, '');
+  const requests = prefix ? entries.map((e) => withPrefix(e, prefix)) : entries;
+  let lastConnectionFailure = 0;
+
+  const setupClient = (client: AutocannonClient) => {
+    let afterConnError = false;
+    let serverClosing = false;
+    let lastRequestIndex = 0;
+    let pendingReconnect: NodeJS.Timeout | undefined;
+    const connect = client._connect;
+    client._connect = function reconnect(this: AutocannonClient) {
+      if (pendingReconnect) clearTimeout(pendingReconnect);
+      pendingReconnect = undefined;
+      const current = this.requestIterator.currentRequest;
+      if (current) lastRequestIndex = current.requestIndex;
+      if (this.pipelinedRequests.size() > 0) {
+        // A request was in flight on the connection that just ended.
+        if (!afterConnError && !serverClosing) {
+          recorder.failure(lastRequestIndex, 'connection_closed');
+          lastConnectionFailure = performance.now();
+        }
+        this.pipelinedRequests.clear();
+      }
+      serverClosing = false;
+      if (afterConnError) {
+        afterConnError = false;
+        pendingReconnect = setTimeout(() => {
+          pendingReconnect = undefined;
+          if (!this.destroyed) connect.call(this);
+        }, RECONNECT_DELAY_MS);
+        return;
+      }
+      connect.call(this);
+    };
+    client.on('headers', (info) => {
+      serverClosing = info.shouldKeepAlive === false;
+    });
+    client.on('response', (status, bytes, durationMs) => {
+      const index = client.requestIterator.currentRequest.requestIndex;
+      const success = (status >= 200 && status < 300) || options.expectedStatuses[index]!.has(status);
+      recorder.response(index, status, bytes, durationMs, success);
+    });
+    client.on('timeout', () => recorder.failure(lastRequestIndex, 'timeout', timeoutMs));
+    client.on('connError', (error) => {
+      afterConnError = true;
+      lastConnectionFailure = performance.now();
+      recorder.failure(client.requestIterator.currentRequest.requestIndex, connectionErrorKind(error));
+    });
+  };
+
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const cpuBefore = process.cpuUsage();
+  const startedAt = performance.now();
+
+  let interrupted = false;
+  let endedEarly: string | undefined;
+  const deadTargetMs = options.deadTargetMs ?? 5000;
+  await new Promise<void>((resolve, reject) => {
+    let stopped = false;
+    let instance: autocannon.Instance | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let progress: NodeJS.Timeout | undefined;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(progress);
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      recorder.close();
+      instance?.stop();
+    };
+    const onAbort = () => {
+      interrupted = true;
+      stop();
+    };
+    instance = autocannon(
+      {
+        url: target.origin,
+        connections: users,
+        // dbtune ends the run itself (below); this only bounds it if that failed.
+        duration: Math.ceil(options.durationMs / 1000) + 30,
+        timeout: timeoutMs / 1000,
+        // How often autocannon checks for stop(): end within 100 ms of dbtune's timer.
+        sampleInt: 100,
+        skipAggregateResult: true,
+        requests: requests as unknown as autocannon.Request[],
+        setupClient: setupClient as unknown as autocannon.Options['setupClient'],
+      } as autocannon.Options,
+      (error: Error | null) => {
+        stop();
+        if (error) reject(error);
+        else resolve();
+      },
+    );
+    if (stopped) return;
+    timer = setTimeout(stop, options.durationMs);
+    progress = setInterval(() => {
+      const live = recorder.snapshot();
+      options.onProgress?.(live);
+      const sinceFailure = performance.now() - lastConnectionFailure;
+      if (live.msSinceResponse >= deadTargetMs && sinceFailure < 1000) {
+        endedEarly = `the target refused or dropped every connection for ${Math.round(deadTargetMs / 1000)} s`;
+        stop();
+      }
+    }, 250);
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+  const wallMs = performance.now() - startedAt;
+  const cpu = process.cpuUsage(cpuBefore);
+  loop.disable();
+  const cpuCores = (cpu.user + cpu.system) / 1000 / wallMs;
+  const loopP99 = loop.percentile(99) / 1e6;
+  const generator: GeneratorLoad = {
+    cpu_cores: round(cpuCores, 2),
+    event_loop_p99_ms: round(loopP99, 1),
+    saturated: cpuCores >= 0.9 || loopP99 >= 100,
+  };
+  return { recorder, interrupted, ...(endedEarly ? { endedEarly } : {}), generator };
+}
+
+function withPrefix(entry: MixEntry, prefix: string): MixEntry {
+  const copy: MixEntry = { ...entry, path: prefix + entry.path };
+  const setup = entry.setupRequest;
+  if (setup) {
+    copy.setupRequest = (request, context) => {
+      const built = setup(request, context);
+      built.path = prefix + built.path;
+      return built;
+    };
+  }
+  return copy;
+}
+
+export function connectionErrorKind(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'connection_refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'connection_reset';
+    default:
+      if (error.code?.startsWith('ERR_SSL') || error.code?.includes('CERT') || /ssl|tls/i.test(error.message)) return 'tls';
+      return 'connection_error';
+  }
+}

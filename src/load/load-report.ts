@@ -1,0 +1,148 @@
+import type { Report, ReportRow } from '../report/model.js';
+import type { ErrorCounts, LoadResult, StageResult } from './result.js';
+import { formatLatency, formatPercent } from './thresholds.js';
+
+/**
+ * The load test as a report: a row per stage with its figures, a row per
+ * stage threshold (the JUnit test cases), and the figures per request name.
+ */
+export function loadReport(result: LoadResult): Report {
+  const stageRows: ReportRow[] = result.stages.map((stage) => {
+    const failed = stage.thresholds.filter((t) => !t.passed);
+    const row: ReportRow = {
+      id: stageName(stage),
+      status: stage.skipped ? 'skip' : stage.passed ? 'pass' : 'fail',
+      cells: {
+        stage: String(stage.stage),
+        users: String(stage.users),
+        status: stageStatus(stage),
+        requests: stage.skipped ? '–' : String(stage.requests),
+        rps: stage.skipped ? '–' : stage.rps.toFixed(1),
+        success: stage.skipped ? '–' : formatPercent(stage.success_rate),
+        p50: latencyCell(stage, 'p50'),
+        p95: latencyCell(stage, 'p95'),
+        p99: latencyCell(stage, 'p99'),
+        max: latencyCell(stage, 'max'),
+        errors: describeErrors(stage.errors),
+      },
+      seconds: stage.measured_s,
+    };
+    if (stage.skipped) row.message = stage.ended_early ?? 'skipped';
+    else if (!stage.passed) row.message = failed.length ? failed.map((t) => `${t.name} ${t.observed} (limit ${t.limit})`).join('; ') : stage.interrupted ? 'interrupted' : 'failed';
+    if (stage.ended_early && !stage.skipped) row.details = [`ended early: ${stage.ended_early}`];
+    return row;
+  });
+
+  const thresholdRows: ReportRow[] = result.stages.flatMap((stage): ReportRow[] => {
+    if (stage.skipped) {
+      return [{ id: `${stageName(stage)}: all thresholds`, status: 'skip', cells: { stage: String(stage.stage), users: String(stage.users), threshold: '–', limit: '–', observed: '–', status: 'skipped' }, message: stage.ended_early ?? 'skipped' }];
+    }
+    return stage.thresholds.map((t) => ({
+      id: `${stageName(stage)}: ${t.name}${t.default ? ' (default)' : ''}`,
+      status: t.passed ? 'pass' : 'fail',
+      cells: { stage: String(stage.stage), users: String(stage.users), threshold: `${t.name}${t.default ? ' (default)' : ''}`, limit: t.limit, observed: t.observed, status: t.passed ? 'ok' : 'breached' },
+      ...(t.passed ? {} : { message: `${t.name} ${t.observed}, limit ${t.limit}` }),
+    }));
+  });
+
+  const requestRows: ReportRow[] = result.stages
+    .filter((s) => !s.skipped)
+    .flatMap((stage) =>
+      stage.by_request.map((r) => ({
+        id: `${stageName(stage)}: ${r.name}`,
+        status: 'info' as const,
+        cells: {
+          stage: String(stage.stage),
+          request: r.name,
+          requests: String(r.requests),
+          rps: r.rps.toFixed(1),
+          success: r.requests ? formatPercent(r.success_rate) : '–',
+          p50: r.requests ? formatLatency(r.latency.p50) : '–',
+          p95: r.requests ? formatLatency(r.latency.p95) : '–',
+          p99: r.requests ? formatLatency(r.latency.p99) : '–',
+          errors: describeErrors(r.errors),
+        },
+      })),
+    );
+
+  const ran = result.stages.filter((s) => !s.skipped);
+  const verdict = result.interrupted ? 'interrupted' : result.passed ? 'passed' : 'failed';
+  const summary = `${result.context.scenario} against ${result.context.target}: ${verdict}; max sustained users ${result.max_sustained_users} (${ran.length} of ${result.stages.length} stages run)`;
+  return {
+    command: 'loadtest',
+    title: `dbtune loadtest: ${result.context.scenario}`,
+    passed: result.passed,
+    sections: [
+      {
+        title: 'Stages',
+        junit: false,
+        columns: [
+          { key: 'stage', header: 'stage' },
+          { key: 'users', header: 'users' },
+          { key: 'status', header: 'status' },
+          { key: 'requests', header: 'requests' },
+          { key: 'rps', header: 'rps' },
+          { key: 'success', header: 'success' },
+          { key: 'p50', header: 'p50' },
+          { key: 'p95', header: 'p95' },
+          { key: 'p99', header: 'p99' },
+          { key: 'max', header: 'max' },
+          { key: 'errors', header: 'errors' },
+        ],
+        rows: stageRows,
+      },
+      {
+        title: 'Thresholds',
+        columns: [
+          { key: 'stage', header: 'stage' },
+          { key: 'users', header: 'users' },
+          { key: 'threshold', header: 'threshold' },
+          { key: 'limit', header: 'limit' },
+          { key: 'observed', header: 'observed' },
+          { key: 'status', header: 'status' },
+        ],
+        rows: thresholdRows,
+      },
+      {
+        title: 'Requests',
+        junit: false,
+        columns: [
+          { key: 'stage', header: 'stage' },
+          { key: 'request', header: 'request' },
+          { key: 'requests', header: 'requests' },
+          { key: 'rps', header: 'rps' },
+          { key: 'success', header: 'success' },
+          { key: 'p50', header: 'p50' },
+          { key: 'p95', header: 'p95' },
+          { key: 'p99', header: 'p99' },
+          { key: 'errors', header: 'errors' },
+        ],
+        rows: requestRows,
+      },
+    ],
+    summary,
+    notes: result.warnings,
+    document: result,
+  };
+}
+
+function stageName(stage: StageResult): string {
+  return `stage ${stage.stage} (${stage.users} users)`;
+}
+
+function stageStatus(stage: StageResult): string {
+  if (stage.skipped) return 'skipped';
+  if (stage.interrupted) return 'interrupted';
+  return stage.passed ? 'passed' : 'failed';
+}
+
+function latencyCell(stage: StageResult, key: 'p50' | 'p95' | 'p99' | 'max'): string {
+  return stage.skipped || stage.requests === 0 ? '–' : formatLatency(stage.latency[key]);
+}
+
+/** `http_500 ×3, timeout ×2`, largest first. */
+export function describeErrors(errors: ErrorCounts): string {
+  const entries = Object.entries(errors).sort((a, b) => b[1] - a[1]);
+  if (!entries.length) return '0';
+  return entries.map(([kind, n]) => `${kind} ×${n}`).join(', ');
+}

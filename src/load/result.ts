@@ -1,0 +1,109 @@
+import type { RunContext } from '../report/run-context.js';
+
+/**
+ * The saved result of `dbtune loadtest` (`--format json`, `--out`): the
+ * contract `compare`, the HTML report and CI scripts read. Times are in
+ * milliseconds with sub-millisecond precision; rates are 0..1.
+ */
+
+export interface LatencySummary {
+  min: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/**
+ * Failures by kind: `http_<status>` for responses outside 2xx (and not
+ * expected), `timeout`, `connection_refused`, `connection_reset`,
+ * `connection_closed` (closed before answering), `tls`, `connection_error`.
+ */
+export type ErrorCounts = Record<string, number>;
+
+export interface ThresholdResult {
+  /** `success_rate`, `max_error_rate`, `p50`…`p99`, `rps` (database ones in issue 6). */
+  name: string;
+  /** The limit as written, e.g. `99%` or `50ms`. */
+  limit: string;
+  /** The measured value in the limit's unit, e.g. `98.2%` or `61.3ms`. */
+  observed: string;
+  passed: boolean;
+  /** True when the scenario set no success threshold and dbtune applied its default. */
+  default?: boolean;
+}
+
+export interface RequestStats {
+  requests: number;
+  /** Responses counted as success (2xx or declared in expect_status). */
+  successes: number;
+  failures: number;
+  rps: number;
+  success_rate: number;
+  latency: LatencySummary;
+  errors: ErrorCounts;
+  bytes: number;
+}
+
+/** One second of a stage, for charts and for estimating run-to-run noise. */
+export interface TimelinePoint {
+  /** Seconds since the stage started (end of the bucket). */
+  t: number;
+  requests: number;
+  failures: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface GeneratorLoad {
+  /** CPU of the dbtune process during the stage, in cores (1 = one core busy). */
+  cpu_cores: number;
+  /** Event-loop delay p99 of the dbtune process, ms. */
+  event_loop_p99_ms: number;
+  /** True when the numbers may describe dbtune rather than the target. */
+  saturated: boolean;
+}
+
+export interface StageResult extends RequestStats {
+  /** 1-based, in scenario order. */
+  stage: number;
+  users: number;
+  /** Planned duration. */
+  duration_s: number;
+  /** Measured window (shorter when interrupted or the target went away). */
+  measured_s: number;
+  passed: boolean;
+  skipped: boolean;
+  interrupted?: boolean;
+  /** Why the stage ended early, when it did. */
+  ended_early?: string;
+  thresholds: ThresholdResult[];
+  by_request: Array<{ name: string } & RequestStats>;
+  timeline: TimelinePoint[];
+  generator?: GeneratorLoad;
+  /** Issue 6: what PostgreSQL saw during the stage. */
+  database?: unknown;
+}
+
+export interface LoadContext extends RunContext {
+  scenario: string;
+  scenario_file: string;
+  target: string;
+  started_at: string;
+  /** Per-request timeout, ms. */
+  timeout_ms: number;
+}
+
+export interface LoadResult {
+  kind: 'dbtune.loadtest';
+  format_version: 1;
+  passed: boolean;
+  interrupted: boolean;
+  max_sustained_users: number;
+  stages: StageResult[];
+  context: LoadContext;
+  warnings: string[];
+}

@@ -1,0 +1,168 @@
+import type { LoadedScenario } from '../config/load-scenario.js';
+import { runStage, type StageRunOptions } from './engine.js';
+import { buildRequestMix } from './request-mix.js';
+import type { StageResult } from './result.js';
+import type { StageRecorder } from './stage-recorder.js';
+import { evaluateThresholds, maxSustainedUsers, type Thresholds } from './thresholds.js';
+
+/**
+ * Runs a scenario's stages in order, each its own autocannon run at a fixed
+ * number of users, and judges each against its thresholds. With
+ * stop_on_failure, the stages after a failed one are skipped. Warm-up and
+ * ramps are load that is not measured.
+ */
+
+export interface StagePlan {
+  users: number;
+  durationMs: number;
+  rampMs: number;
+  thresholds: Thresholds;
+}
+
+export type LoadEvent =
+  | { type: 'phase'; stage: number; stages: number; users: number; phase: 'warmup' | 'ramp' | 'measure'; durationMs: number }
+  | { type: 'progress'; stage: number; users: number; durationMs: number; live: ReturnType<StageRecorder['snapshot']> }
+  | { type: 'stage'; result: StageResult; stages: number };
+
+/** Hooks around each measured stage; the database watch (issue 6) plugs in here. */
+export interface StageObserver {
+  beforeStage(stage: number): Promise<void>;
+  /** Returns what to attach as `database` to the stage result. */
+  afterStage(stage: number, requests: number): Promise<unknown>;
+}
+
+export interface ScenarioRunOptions {
+  scenario: LoadedScenario;
+  target: URL;
+  stages: StagePlan[];
+  timeoutMs: number;
+  warmupMs: number;
+  stopOnFailure: boolean;
+  signal?: AbortSignal;
+  onEvent?: (event: LoadEvent) => void;
+  observer?: StageObserver;
+}
+
+export interface ScenarioRun {
+  stages: StageResult[];
+  passed: boolean;
+  interrupted: boolean;
+  maxSustainedUsers: number;
+  warnings: string[];
+}
+
+const RAMP_STEPS = 5;
+
+export async function runScenario(options: ScenarioRunOptions): Promise<ScenarioRun> {
+  const { scenario, stages, signal } = options;
+  const requestNames = scenario.requests.map((r) => r.name);
+  const entries = buildRequestMix(scenario.requests, { rows: scenario.rows });
+  const expectedStatuses = scenario.requests.map((r) => new Set(r.expectStatus));
+  const base = { target: options.target, entries, requestNames, expectedStatuses, timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) };
+  const emit = options.onEvent ?? (() => {});
+  const results: StageResult[] = [];
+  const warnings: string[] = [];
+  let interrupted = false;
+  let stopped = false;
+
+  if (options.warmupMs > 0 && stages.length) {
+    emit({ type: 'phase', stage: 1, stages: stages.length, users: stages[0]!.users, phase: 'warmup', durationMs: options.warmupMs });
+    interrupted = await unmeasured(base, stages[0]!.users, options.warmupMs);
+  }
+
+  for (const [i, plan] of stages.entries()) {
+    const number = i + 1;
+    if (interrupted || stopped) {
+      results.push(skippedStage(number, plan, requestNames, interrupted ? 'interrupted' : 'an earlier stage failed'));
+      continue;
+    }
+    const previousUsers = i === 0 ? 0 : stages[i - 1]!.users;
+    if (plan.rampMs > 0) {
+      emit({ type: 'phase', stage: number, stages: stages.length, users: plan.users, phase: 'ramp', durationMs: plan.rampMs });
+      for (const users of rampSteps(previousUsers, plan.users)) {
+        interrupted = await unmeasured(base, users, plan.rampMs / RAMP_STEPS);
+        if (interrupted) break;
+      }
+      if (interrupted) {
+        results.push(skippedStage(number, plan, requestNames, 'interrupted'));
+        continue;
+      }
+    }
+    emit({ type: 'phase', stage: number, stages: stages.length, users: plan.users, phase: 'measure', durationMs: plan.durationMs });
+    await options.observer?.beforeStage(number);
+    const measurement = await runStage({
+      ...base,
+      users: plan.users,
+      durationMs: plan.durationMs,
+      onProgress: (live) => emit({ type: 'progress', stage: number, users: plan.users, durationMs: plan.durationMs, live }),
+    });
+    const { total, byRequest, timeline, seconds } = measurement.recorder.results();
+    measurement.recorder.destroy();
+    const database = await options.observer?.afterStage(number, total.requests);
+    const thresholds = evaluateThresholds(plan.thresholds, total);
+    const passed = !measurement.interrupted && thresholds.every((t) => t.passed);
+    const result: StageResult = {
+      stage: number,
+      users: plan.users,
+      duration_s: plan.durationMs / 1000,
+      measured_s: Math.round(seconds * 1000) / 1000,
+      passed,
+      skipped: false,
+      ...total,
+      thresholds,
+      by_request: byRequest,
+      timeline,
+      generator: measurement.generator,
+    };
+    if (measurement.interrupted) result.interrupted = true;
+    if (measurement.endedEarly) result.ended_early = measurement.endedEarly;
+    if (database !== undefined) result.database = database;
+    if (measurement.generator.saturated) {
+      warnings.push(
+        `stage ${number} (${plan.users} users): the load generator was busy (${measurement.generator.cpu_cores} cores of CPU, event-loop delay p99 ${measurement.generator.event_loop_p99_ms} ms); its figures may describe dbtune's limit rather than the target's`,
+      );
+    }
+    results.push(result);
+    emit({ type: 'stage', result, stages: stages.length });
+    interrupted = measurement.interrupted;
+    if (!passed && options.stopOnFailure) stopped = true;
+  }
+
+  const passed = !interrupted && results.every((r) => r.passed);
+  return { stages: results, passed, interrupted, maxSustainedUsers: maxSustainedUsers(results), warnings };
+}
+
+/** Load that is not measured (warm-up, ramp steps). Returns true when interrupted. */
+async function unmeasured(base: Omit<StageRunOptions, 'users' | 'durationMs'>, users: number, durationMs: number): Promise<boolean> {
+  const measurement = await runStage({ ...base, users, durationMs });
+  measurement.recorder.destroy();
+  return measurement.interrupted;
+}
+
+/** Evenly spaced user counts from `from` (exclusive) towards `to` (exclusive): the ramp before a stage at `to`. */
+export function rampSteps(from: number, to: number): number[] {
+  const steps: number[] = [];
+  for (let k = 1; k <= RAMP_STEPS; k++) {
+    const users = Math.max(1, Math.round(from + ((to - from) * k) / (RAMP_STEPS + 1)));
+    if (users !== from && users !== to && users !== steps.at(-1)) steps.push(users);
+  }
+  return steps;
+}
+
+function skippedStage(stage: number, plan: StagePlan, names: string[], reason: string): StageResult {
+  const latency = { min: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0, mean: 0 };
+  const empty = { requests: 0, successes: 0, failures: 0, rps: 0, success_rate: 0, latency, errors: {}, bytes: 0 };
+  return {
+    stage,
+    users: plan.users,
+    duration_s: plan.durationMs / 1000,
+    measured_s: 0,
+    passed: false,
+    skipped: true,
+    ended_early: `skipped: ${reason}`,
+    ...empty,
+    thresholds: [],
+    by_request: names.map((name) => ({ name, ...empty, latency: { ...latency } })),
+    timeline: [],
+  };
+}

@@ -1,0 +1,176 @@
+import * as hdr from 'hdr-histogram-js';
+import type { ErrorCounts, LatencySummary, RequestStats, TimelinePoint } from './result.js';
+
+/**
+ * dbtune's own measurements of one stage, fed from every response: an HDR
+ * histogram in microseconds (sub-millisecond resolution, 3 significant
+ * digits) for the stage and for each request name, a per-second timeline,
+ * failures by kind. autocannon's aggregate is not used (no p95, whole
+ * milliseconds, timeouts dropped, wrong coordinated-omission correction).
+ *
+ * Every response's latency counts, whatever its status. A timed-out request
+ * counts at the timeout, the least it would have taken: timeouts raise the
+ * percentiles instead of vanishing from them. Connection failures have no
+ * latency and are only counted.
+ */
+
+function newHistogram(significantDigits: 1 | 2 | 3): hdr.Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: significantDigits,
+    autoResize: true,
+    useWebAssembly: false,
+  });
+}
+
+class Tally {
+  readonly histogram = newHistogram(3);
+  requests = 0;
+  successes = 0;
+  failures = 0;
+  bytes = 0;
+  readonly errors: ErrorCounts = {};
+
+  fail(kind: string): void {
+    this.failures++;
+    this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+  }
+
+  stats(seconds: number): RequestStats {
+    const attempts = this.successes + this.failures;
+    return {
+      requests: this.requests,
+      successes: this.successes,
+      failures: this.failures,
+      rps: seconds > 0 ? round(this.requests / seconds, 1) : 0,
+      success_rate: attempts ? this.successes / attempts : 0,
+      latency: summarize(this.histogram),
+      errors: { ...this.errors },
+      bytes: this.bytes,
+    };
+  }
+}
+
+export class StageRecorder {
+  private readonly total = new Tally();
+  private readonly byRequest: Tally[];
+  private readonly second = newHistogram(2);
+  private secondRequests = 0;
+  private secondFailures = 0;
+  private readonly timeline: TimelinePoint[] = [];
+  private readonly startedAt = performance.now();
+  private closedAt: number | undefined;
+  private lastResponseAt = performance.now();
+  private readonly ticker: NodeJS.Timeout;
+
+  constructor(private readonly requestNames: readonly string[]) {
+    this.byRequest = requestNames.map(() => new Tally());
+    this.ticker = setInterval(() => this.closeSecond(), 1000);
+    this.ticker.unref();
+  }
+
+  /** A complete HTTP response: success when 2xx or expected, else `http_<status>`. */
+  response(requestIndex: number, status: number, bytes: number, latencyMs: number, success: boolean): void {
+    if (this.closedAt !== undefined) return;
+    const micros = Math.max(1, Math.round(latencyMs * 1000));
+    const tally = this.byRequest[requestIndex]!;
+    for (const t of [this.total, tally]) {
+      t.requests++;
+      t.bytes += bytes;
+      t.histogram.recordValue(micros);
+      if (success) t.successes++;
+      else t.fail(`http_${status}`);
+    }
+    this.second.recordValue(micros);
+    this.secondRequests++;
+    if (!success) this.secondFailures++;
+    this.lastResponseAt = performance.now();
+  }
+
+  /** A request that got no response: timed out (counted at `latencyMs`) or lost with its connection. */
+  failure(requestIndex: number, kind: string, latencyMs?: number): void {
+    if (this.closedAt !== undefined) return;
+    const tally = this.byRequest[requestIndex]!;
+    for (const t of [this.total, tally]) {
+      t.requests++;
+      t.fail(kind);
+      if (latencyMs !== undefined) t.histogram.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+    }
+    if (latencyMs !== undefined) this.second.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+    this.secondRequests++;
+    this.secondFailures++;
+  }
+
+  /** Live figures for progress lines. */
+  snapshot(): { elapsedMs: number; requests: number; failures: number; p95: number; msSinceResponse: number } {
+    const now = performance.now();
+    return {
+      elapsedMs: now - this.startedAt,
+      requests: this.total.requests,
+      failures: this.total.failures,
+      p95: this.total.requests ? this.total.histogram.getValueAtPercentile(95) / 1000 : 0,
+      msSinceResponse: now - this.lastResponseAt,
+    };
+  }
+
+  /** Stops recording: responses after this (in flight when the stage ended) are not counted. */
+  close(): number {
+    if (this.closedAt === undefined) {
+      this.closedAt = performance.now();
+      clearInterval(this.ticker);
+      if (this.secondRequests) this.closeSecond();
+    }
+    return (this.closedAt - this.startedAt) / 1000;
+  }
+
+  results(): { total: RequestStats; byRequest: Array<{ name: string } & RequestStats>; timeline: TimelinePoint[]; seconds: number } {
+    const seconds = this.close();
+    const byRequest = this.requestNames.map((name, i) => ({ name, ...this.byRequest[i]!.stats(seconds) }));
+    return { total: this.total.stats(seconds), byRequest, timeline: this.timeline, seconds };
+  }
+
+  /** Frees the histograms' memory. */
+  destroy(): void {
+    this.close();
+    this.total.histogram.destroy();
+    for (const t of this.byRequest) t.histogram.destroy();
+    this.second.destroy();
+  }
+
+  private closeSecond(): void {
+    const t = round((performance.now() - this.startedAt) / 1000, 3);
+    const empty = this.secondRequests === 0 || this.second.totalCount === 0;
+    this.timeline.push({
+      t,
+      requests: this.secondRequests,
+      failures: this.secondFailures,
+      p50: empty ? 0 : this.second.getValueAtPercentile(50) / 1000,
+      p95: empty ? 0 : this.second.getValueAtPercentile(95) / 1000,
+      p99: empty ? 0 : this.second.getValueAtPercentile(99) / 1000,
+    });
+    this.second.reset();
+    this.secondRequests = 0;
+    this.secondFailures = 0;
+  }
+}
+
+function summarize(histogram: hdr.Histogram): LatencySummary {
+  if (histogram.totalCount === 0) return { min: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0, mean: 0 };
+  // An HDR percentile is the top of its bucket: never report one above the true max.
+  const ms = (micros: number) => round(Math.min(micros, histogram.maxValue) / 1000, 3);
+  return {
+    min: ms(histogram.minNonZeroValue),
+    p50: ms(histogram.getValueAtPercentile(50)),
+    p90: ms(histogram.getValueAtPercentile(90)),
+    p95: ms(histogram.getValueAtPercentile(95)),
+    p99: ms(histogram.getValueAtPercentile(99)),
+    max: ms(histogram.maxValue),
+    mean: ms(histogram.mean),
+  };
+}
+
+export function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,79 @@
+import { parseDuration } from '../config/duration.js';
+import type { ScenarioFile } from '../config/scenario-schema.js';
+import type { RequestStats, ThresholdResult } from './result.js';
+
+/**
+ * Thresholds of a stage: the scenario's, overridden key by key by the stage's
+ * own. When neither names a success or error rate, a stage must still answer
+ * 99% of requests successfully (`success_rate (default)`): a stage where every
+ * request failed must not pass because nobody wrote a limit.
+ */
+
+export type Thresholds = NonNullable<ScenarioFile['thresholds']>;
+
+export const DEFAULT_SUCCESS_RATE = '99%';
+
+export function stageThresholds(global: Thresholds | undefined, stage: Thresholds | undefined): Thresholds {
+  return { ...global, ...stage };
+}
+
+const PERCENTILES = ['p50', 'p90', 'p95', 'p99'] as const;
+
+export function evaluateThresholds(thresholds: Thresholds, stats: RequestStats): ThresholdResult[] {
+  const results: ThresholdResult[] = [];
+  const attempts = stats.successes + stats.failures;
+  const errorRate = attempts ? stats.failures / attempts : 1;
+  const successRate = attempts ? stats.success_rate : 0;
+  if (thresholds.success_rate === undefined && thresholds.max_error_rate === undefined) {
+    results.push({ ...rateThreshold('success_rate', DEFAULT_SUCCESS_RATE, successRate, 'min'), default: true });
+  }
+  if (thresholds.success_rate !== undefined) results.push(rateThreshold('success_rate', thresholds.success_rate, successRate, 'min'));
+  if (thresholds.max_error_rate !== undefined) results.push(rateThreshold('max_error_rate', thresholds.max_error_rate, errorRate, 'max'));
+  for (const p of PERCENTILES) {
+    const limit = thresholds[p];
+    if (limit === undefined) continue;
+    const limitMs = parseDuration(limit)!;
+    const observed = stats.latency[p];
+    // No response at all: there is no latency to hold the limit with.
+    results.push({ name: p, limit: `≤ ${limit}`, observed: stats.requests ? formatLatency(observed) : 'no responses', passed: stats.requests > 0 && observed <= limitMs });
+  }
+  if (thresholds.rps !== undefined) results.push({ name: 'rps', limit: `≥ ${thresholds.rps}`, observed: String(stats.rps), passed: stats.rps >= thresholds.rps });
+  return results;
+}
+
+/** `99%` or `0.99` → 0.99. */
+export function parseRate(value: string | number): number {
+  return typeof value === 'number' ? value : Number.parseFloat(value) / 100;
+}
+
+function rateThreshold(name: string, limit: string | number, observed: number, direction: 'min' | 'max'): ThresholdResult {
+  const rate = parseRate(limit);
+  return {
+    name,
+    limit: `${direction === 'min' ? '≥' : '≤'} ${formatPercent(rate)}`,
+    observed: formatPercent(observed),
+    passed: direction === 'min' ? observed >= rate : observed <= rate,
+  };
+}
+
+export function formatPercent(rate: number): string {
+  const pct = rate * 100;
+  if (pct === 100 || pct === 0) return `${pct}%`;
+  // Enough digits that 99.96% never shows as a passing-looking "100%".
+  return `${pct >= 99 ? (Math.floor(pct * 100) / 100).toFixed(2) : pct.toFixed(1)}%`;
+}
+
+export function formatLatency(ms: number): string {
+  if (ms >= 1000) return `${(ms / 1000).toFixed(2)}s`;
+  return `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)}ms`;
+}
+
+/** Users of the last stage of the unbroken run of passing stages from the first (0 if the first failed). */
+export function maxSustainedUsers(stages: ReadonlyArray<{ users: number; passed: boolean; skipped: boolean }>): number {
+  let users = 0;
+  for (const stage of stages) {
+    if (!stage.passed || stage.skipped) break;
+    users = stage.users;
+  }
+  return users;
+}

@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import { stagePlans } from '../../src/commands/loadtest.js';
+import type { LoadedScenario } from '../../src/config/load-scenario.js';
+import { compareLoadResults, relativeNoise } from '../../src/load/load-compare.js';
+import { weightedCycle } from '../../src/load/request-mix.js';
+import type { LoadResult, RequestStats, StageResult, TimelinePoint } from '../../src/load/result.js';
+import { rampSteps } from '../../src/load/run-scenario.js';
+import { evaluateThresholds, formatPercent, maxSustainedUsers, stageThresholds } from '../../src/load/thresholds.js';
+
+function stats(over: Partial<RequestStats> = {}): RequestStats {
+  return {
+    requests: 1000,
+    successes: 995,
+    failures: 5,
+    rps: 500,
+    success_rate: 0.995,
+    latency: { min: 1, p50: 10, p90: 30, p95: 40, p99: 90, max: 120, mean: 15 },
+    errors: { http_500: 5 },
+    bytes: 1,
+    ...over,
+  };
+}
+
+describe('thresholds', () => {
+  it.each([
+    [{ p95: '50ms' }, 'p95', true],
+    [{ p95: '40ms' }, 'p95', true],
+    [{ p95: '39.9ms' }, 'p95', false],
+    [{ p99: '0.1s' }, 'p99', true],
+    [{ success_rate: '99%' }, 'success_rate', true],
+    [{ success_rate: '99.6%' }, 'success_rate', false],
+    [{ success_rate: 0.995 }, 'success_rate', true],
+    [{ max_error_rate: '0.5%' }, 'max_error_rate', true],
+    [{ max_error_rate: 0.004 }, 'max_error_rate', false],
+    [{ rps: 500 }, 'rps', true],
+    [{ rps: 501 }, 'rps', false],
+  ] as const)('%j → %s passed=%s', (thresholds, name, passed) => {
+    const result = evaluateThresholds(thresholds, stats()).find((t) => t.name === name && !t.default);
+    expect(result?.passed).toBe(passed);
+  });
+
+  it('applies a default success rate of 99% only when no rate is given', () => {
+    expect(evaluateThresholds({ p95: '1s' }, stats({ success_rate: 0.5, successes: 500, failures: 500 }))).toEqual([
+      expect.objectContaining({ name: 'success_rate', default: true, passed: false }),
+      expect.objectContaining({ name: 'p95', passed: true }),
+    ]);
+    expect(evaluateThresholds({ max_error_rate: '60%' }, stats({ success_rate: 0.5, successes: 500, failures: 500 })).some((t) => t.default)).toBe(false);
+  });
+
+  it('fails latency limits when nothing answered, instead of passing on zeros', () => {
+    const none = stats({ requests: 0, successes: 0, failures: 0, success_rate: 0, latency: { min: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0, mean: 0 } });
+    const results = evaluateThresholds({ p95: '50ms', success_rate: '0%' }, none);
+    expect(results.find((t) => t.name === 'p95')).toMatchObject({ passed: false, observed: 'no responses' });
+  });
+
+  it('lets a stage override the global thresholds key by key', () => {
+    expect(stageThresholds({ p95: '50ms', success_rate: '99%' }, { p95: '200ms' })).toEqual({ p95: '200ms', success_rate: '99%' });
+  });
+
+  it('never shows a failing rate as 100%', () => {
+    expect(formatPercent(0.99999)).toBe('99.99%');
+    expect(formatPercent(1)).toBe('100%');
+    expect(formatPercent(0.5)).toBe('50.0%');
+  });
+
+  it('max sustained users: the last passing stage of the unbroken run from the first', () => {
+    const s = (users: number, passed: boolean, skipped = false) => ({ users, passed, skipped });
+    expect(maxSustainedUsers([s(10, true), s(50, true), s(100, false)])).toBe(50);
+    expect(maxSustainedUsers([s(10, false), s(50, true)])).toBe(0);
+    expect(maxSustainedUsers([s(10, true), s(50, false), s(100, true)])).toBe(10);
+    expect(maxSustainedUsers([s(10, true), s(50, true), s(100, true)])).toBe(100);
+    expect(maxSustainedUsers([])).toBe(0);
+  });
+});
+
+describe('request mix', () => {
+  it('interleaves weights instead of bunching them', () => {
+    expect(weightedCycle([3, 1])).toEqual([0, 0, 1, 0]);
+    expect(weightedCycle([1])).toEqual([0]);
+    expect(weightedCycle([6, 2])).toEqual([0, 0, 1, 0]);
+    const cycle = weightedCycle([1000, 1]);
+    expect(cycle.length).toBeLessThanOrEqual(101);
+    expect(cycle.filter((i) => i === 1)).toHaveLength(1);
+  });
+
+  it('ramps in even steps between stages', () => {
+    expect(rampSteps(0, 100)).toEqual([17, 33, 50, 67, 83]);
+    expect(rampSteps(10, 12)).toEqual([11]);
+    expect(rampSteps(0, 1)).toEqual([]);
+  });
+});
+
+describe('stage plans', () => {
+  const scenario = {
+    file: 's.yaml',
+    rows: [],
+    requests: [],
+    spec: {
+      scenario: 's',
+      target: 'http://127.0.0.1:1',
+      requests: [],
+      stop_on_failure: true,
+      stages: [
+        { users: 10, duration: '60s' },
+        { users: 50, duration: '30s', ramp: '10s', thresholds: { p95: '80ms' } },
+      ],
+      thresholds: { p95: '50ms' },
+    },
+  } as unknown as LoadedScenario;
+
+  it('keeps the scenario stages, with per-stage thresholds merged', () => {
+    expect(stagePlans(scenario, {})).toEqual([
+      { users: 10, durationMs: 60_000, rampMs: 0, thresholds: { p95: '50ms' } },
+      { users: 50, durationMs: 30_000, rampMs: 10_000, thresholds: { p95: '80ms' } },
+    ]);
+  });
+
+  it('--stages and --duration override users and durations', () => {
+    const plans = stagePlans(scenario, { stages: '5, 20,40', duration: '2s' });
+    expect(plans.map((p) => [p.users, p.durationMs])).toEqual([
+      [5, 2000],
+      [20, 2000],
+      [40, 2000],
+    ]);
+    // The third stage has no scenario stage at its position: global thresholds only.
+    expect(plans[2]!.thresholds).toEqual({ p95: '50ms' });
+  });
+
+  it.each([['0'], ['10,,20'], ['ten'], ['20000']])('refuses --stages %s', (stages) => {
+    expect(() => stagePlans(scenario, { stages })).toThrow(/--stages/);
+  });
+});
+
+describe('load compare', () => {
+  const timeline = (values: number[], p95: number): TimelinePoint[] => values.map((requests, i) => ({ t: i + 1, requests, failures: 0, p50: p95 / 2, p95, p99: p95 * 2 }));
+  const stage = (rps: number[], p95: number, over: Partial<StageResult> = {}): StageResult => {
+    const requests = rps.reduce((a, b) => a + b, 0);
+    return {
+      stage: 1,
+      users: 10,
+      duration_s: rps.length,
+      measured_s: rps.length,
+      passed: true,
+      skipped: false,
+      ...stats({ requests, successes: requests, failures: 0, success_rate: 1, rps: requests / rps.length, latency: { min: 1, p50: p95 / 2, p90: p95, p95, p99: p95 * 2, max: p95 * 3, mean: p95 / 2 } }),
+      thresholds: [],
+      by_request: [],
+      timeline: timeline(rps, p95),
+      ...over,
+    };
+  };
+  const result = (s: StageResult[]): LoadResult => ({
+    kind: 'dbtune.loadtest',
+    format_version: 1,
+    passed: true,
+    interrupted: false,
+    max_sustained_users: 10,
+    stages: s,
+    warnings: [],
+    context: { saved_at: '', dbtune_version: '0', scenario: 's', scenario_file: 's.yaml', target: 'http://x', started_at: '', timeout_ms: 10_000 },
+  });
+
+  it('calls a change within the per-second noise "no significant change"', () => {
+    const noisy = [900, 1100, 950, 1050, 1000, 980, 1020, 1000];
+    const rows = compareLoadResults(result([stage(noisy, 40)]), result([stage(noisy.map((v) => v * 1.02), 40)]), false);
+    expect(rows[0]!.metrics.find((m) => m.metric === 'rps')!.verdict).toBe('no significant change');
+  });
+
+  it('calls a large steady change better or worse', () => {
+    const steady = [1000, 1010, 990, 1005, 995, 1000, 1002, 998];
+    const rows = compareLoadResults(result([stage(steady, 40)]), result([stage(steady.map((v) => v * 2), 12)]), false);
+    const verdicts = Object.fromEntries(rows[0]!.metrics.map((m) => [m.metric, m.verdict]));
+    expect(verdicts).toEqual({ p95: 'better', p99: 'better', rps: 'better', success_rate: 'no significant change' });
+  });
+
+  it('estimates relative noise from per-second values, ignoring the partial last second', () => {
+    expect(relativeNoise(timeline([1000, 1000, 1000, 1000, 3], 10)).rps).toBe(0);
+    expect(relativeNoise(timeline([10, 20], 10)).rps).toBe(0.1);
+  });
+
+  it('refuses different scenarios or stages unless forced', () => {
+    const other = result([stage([1000, 1000, 1000], 40, { users: 20 })]);
+    expect(() => compareLoadResults(result([stage([1000, 1000, 1000], 40)]), other, false)).toThrow(/not the same load test: stages/);
+    expect(compareLoadResults(result([stage([1000, 1000, 1000], 40)]), other, true)).toHaveLength(1);
+  });
+});
