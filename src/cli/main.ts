@@ -164,6 +164,8 @@ Examples:
       .option('--report <file>', 'write a self-contained HTML report with charts')
       .option('--baseline <file>', 'a saved earlier result (--out) to show before/after in the HTML report')
       .option('--insecure', 'accept an https target whose certificate is not trusted (self-signed test servers)')
+      .option('--database-url <url>', "watch this PostgreSQL during each stage (default with database: in the scenario: its url, else $DATABASE_URL, PG* variables)")
+      .option('--indexes <files...>', 'index-set files whose indexes to report as used or unused under load (needs a database to watch)')
       .addOption(new Option('--config <file>', 'project config file (default: dbtune.yaml if present)')),
     'table (default), json, junit (one test case per stage threshold), markdown',
   )
@@ -172,12 +174,16 @@ Each stage is its own run at a fixed number of users (connections), each sending
 previous one ends. Latency percentiles come from dbtune's own HDR histogram of every response (sub-millisecond);
 timeouts, connection errors and non-2xx responses (unless in expect_status) are failures, never hidden.
 With stop_on_failure (the default) the stages after a failed one are skipped; the result names the max sustained users.
+With a database to watch (database: in the scenario, or --database-url), each stage also reports what PostgreSQL saw:
+queries per request (pg_stat_statements, else transactions from pg_stat_database), connections, cache hit ratio,
+sequential vs index scans per table, and whether the --indexes were used; database.thresholds judge them.
 Ctrl-C stops the current stage and still writes what was measured (exit 130).
 
 Examples:
   $ dbtune loadtest scenarios/week3-staged.yaml
   $ dbtune loadtest scenarios/week3-staged.yaml --stages 10,50 --duration 10s --out before.json
   $ dbtune loadtest scenarios/week3-staged.yaml --out after.json --report report.html --baseline before.json
+  $ dbtune loadtest scenarios/week3-staged.yaml --database-url "$DATABASE_URL" --indexes indexes/week3-performance.yaml
   $ dbtune compare before.json after.json`)
     .action((scenario: string, options: object) => runCommand(() => import('../commands/loadtest.js'), [scenario], options));
 

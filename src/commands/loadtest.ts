@@ -14,9 +14,17 @@ import { stageThresholds } from '../load/thresholds.js';
 import { colorWanted, emitReport } from '../report/emit.js';
 import { ansiPaint, plainPaint } from '../report/render-table.js';
 import { runContext } from '../report/run-context.js';
-import { loadConfig, outputFormat, type CommandHandler, type CommonOptions } from './shared.js';
+import { loadIndexSets } from '../config/load-index-sets.js';
+import type { ProjectConfig } from '../config/project-config.js';
+import { resolveConnectionOptions, type ConnectionOptions } from '../db/connection-options.js';
+import type { DatabaseThresholds, DatabaseWatch, WatchedIndex } from '../load/database-watch.js';
+import type { StageObserver } from '../load/run-scenario.js';
+import type { OutputFormat } from '../report/model.js';
+import type { CommandOutcome } from '../cli/exit-codes.js';
+import { connectionOptions, loadConfig, openSession, outputFormat, type CommandContext, type CommandHandler, type CommonOptions } from './shared.js';
 
 export interface LoadtestOptions extends CommonOptions {
+  indexes?: string[];
   target?: string;
   duration?: string;
   stages?: string;
@@ -39,12 +47,35 @@ export const run: CommandHandler<LoadtestOptions> = async (files, options, { io,
   const target = parseTarget(options.target ?? scenario.spec.target, options.target ? '--target' : 'target');
   const stages = stagePlans(scenario, options);
   const timeoutMs = timeoutOf(scenario, options);
+  const watchSetup = await prepareDatabaseWatch(scenario, options, config, io.env);
   const baseline = options.baseline ? await readSavedResultOfKind(options.baseline, 'dbtune.loadtest', '--baseline') : undefined;
   if (options.out) await ensureWritable(options.out, '--out');
   if (options.report) await ensureWritable(options.report, '--report');
 
   await checkTarget(target, { insecure: options.insecure ?? false });
+  // Connect to the database before any load too: unreachable is exit 3 now, not after the stages.
+  const watch = watchSetup ? await startDatabaseWatch(watchSetup) : undefined;
+  try {
+    return await runAndReport({ scenario, target, stages, timeoutMs, baseline, watch, format, options, io, signal });
+  } finally {
+    await watch?.close();
+  }
+};
 
+interface RunInputs {
+  scenario: LoadedScenario;
+  target: URL;
+  stages: StagePlan[];
+  timeoutMs: number;
+  baseline: LoadResult | undefined;
+  watch: StartedWatch | undefined;
+  format: OutputFormat;
+  options: LoadtestOptions;
+  io: CommandContext['io'];
+  signal: AbortSignal;
+}
+
+async function runAndReport({ scenario, target, stages, timeoutMs, baseline, watch, format, options, io, signal }: RunInputs): Promise<CommandOutcome> {
   const paint = colorWanted(io.stderr, io.env) ? ansiPaint : plainPaint;
   const startedAt = new Date().toISOString();
   const outcome = await runScenario({
@@ -56,6 +87,7 @@ export const run: CommandHandler<LoadtestOptions> = async (files, options, { io,
     stopOnFailure: scenario.spec.stop_on_failure,
     signal,
     onEvent: createLoadProgress(io.stderr, { tty: Boolean(io.stderr.isTTY), paint }),
+    ...(watch ? { observer: watch.observer } : {}),
   });
 
   const result: LoadResult = {
@@ -72,8 +104,9 @@ export const run: CommandHandler<LoadtestOptions> = async (files, options, { io,
       target: target.href.replace(/\/$/, ''),
       started_at: startedAt,
       timeout_ms: timeoutMs,
+      ...(watch ? { server_version: watch.serverVersion, database: watch.database } : {}),
     },
-    warnings: outcome.warnings,
+    warnings: [...(watch?.notes ?? []), ...outcome.warnings],
   };
   if (options.out) await writeOutput(options.out, `${JSON.stringify(result, null, 2)}\n`, '--out');
   if (options.report) {
@@ -83,7 +116,91 @@ export const run: CommandHandler<LoadtestOptions> = async (files, options, { io,
   await emitReport(loadReport(result), format, io);
   if (options.report && format !== 'json') io.stderr.write(`HTML report: ${options.report}\n`);
   return outcome.interrupted ? 'interrupted' : outcome.passed ? 'ok' : 'failed';
-};
+}
+
+interface WatchSetup {
+  connection: ConnectionOptions;
+  indexes: WatchedIndex[];
+  thresholds: DatabaseThresholds;
+}
+
+interface StartedWatch {
+  observer: StageObserver;
+  notes: string[];
+  serverVersion: string;
+  database: string;
+  close(): Promise<void>;
+}
+
+/**
+ * How long to wait after a stage before reading the statistics. Table, index
+ * and database counters reach the views when backends flush them: at most
+ * every second on PostgreSQL 15+, and what a backend holds when it goes idle
+ * is flushed 10 s later; without that wait the last second of a stage (say,
+ * the seq scans before an index existed) lands in the next one. On 13-14 the
+ * collector gets them within 500 ms, or with the backend's next transaction.
+ * pg_stat_statements has no such lag.
+ */
+export function settleTime(serverVersionNum: number): number {
+  return serverVersionNum >= 150000 ? 10_500 : 700;
+}
+
+/**
+ * The database watch runs when the scenario has `database:` or --database-url
+ * is given. Index sets (--indexes, database.indexes) are read here, with the
+ * scenario: bad input is exit 2 before anything connects.
+ */
+async function prepareDatabaseWatch(scenario: LoadedScenario, options: LoadtestOptions, config: ProjectConfig, env: NodeJS.ProcessEnv): Promise<WatchSetup | undefined> {
+  const spec = scenario.spec.database;
+  if (!spec && !options.databaseUrl) {
+    if (options.indexes?.length) throw new DbtuneError('USAGE', '--indexes reports index use under load: it needs a database to watch (--database-url, or database: in the scenario)');
+    return undefined;
+  }
+  const files = [...(options.indexes ?? []), ...(spec?.indexes ?? []).map((f) => resolve(dirname(scenario.file), f))];
+  const sets = files.length ? await loadIndexSets(files) : [];
+  const indexes = sets.flatMap((set) => set.indexes.map((i) => ({ schema: i.table.schema, name: i.name, table: `${i.table.schema}.${i.table.name}` })));
+  const databaseUrl = options.databaseUrl ?? spec?.url;
+  const connection = databaseUrl ? resolveConnectionOptions({ databaseUrl, env }) : connectionOptions(options, config, env);
+  return { connection, indexes, thresholds: spec?.thresholds ?? {} };
+}
+
+async function startDatabaseWatch(setup: WatchSetup): Promise<StartedWatch> {
+  const { DatabaseWatch: Watch } = await import('../load/database-watch.js');
+  const session = await openSession(setup.connection, 'dbtune loadtest (database watch)');
+  let watch: DatabaseWatch;
+  try {
+    watch = await Watch.start(session, setup.indexes, setup.thresholds);
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+  const settleMs = settleTime(session.serverVersionNum);
+  watch.notes.push(
+    session.serverVersionNum >= 150000
+      ? 'after each stage dbtune waits 10 s before reading table, index and transaction statistics: PostgreSQL 15+ flushes what a session holds when it goes idle only that much later'
+      : "on PostgreSQL 13-14 up to the last 0.5 s of each session's table, index and transaction counters reach the statistics only with its next transaction, so they may count in the next stage",
+  );
+  const thresholdNames = Object.keys(setup.thresholds).length;
+  const observer: StageObserver = {
+    beforeStage: async () => watch.beforeStage(),
+    afterStage: async (_stage, requests) => {
+      try {
+        return await watch.afterStage(requests, settleMs);
+      } catch (error) {
+        // The load result stands; what the database saw is unknown, so its limits cannot pass.
+        const message = `the database watch failed: ${(error as Error).message}`;
+        return { database: { error: message }, thresholds: thresholdNames ? [{ name: 'database', limit: 'measured', observed: message, passed: false }] : [] };
+      }
+    },
+  };
+  return {
+    observer,
+    notes: watch.notes,
+    serverVersion: session.serverVersion,
+    database: `${setup.connection.host}:${setup.connection.port}/${setup.connection.database}`,
+    close: () => watch.close(),
+  };
+}
 
 /** The scenario's stages, with --stages (users) and --duration (every stage) applied. */
 export function stagePlans(scenario: LoadedScenario, options: Pick<LoadtestOptions, 'stages' | 'duration'>): StagePlan[] {

@@ -29,12 +29,14 @@ const thresholdsSchema = z
   })
   .meta({ description: 'Limits a stage must hold, e.g. { success_rate: 99%, p95: 50ms }.' });
 
-const databaseThresholdsSchema = z.strictObject({
-  queries_per_request: z.number().positive().optional(),
-  connections: z.number().int().positive().optional(),
-  cache_hit_ratio: percentOrRatio.optional(),
-  seq_scans: z.record(z.string(), z.number().int().nonnegative()).optional(),
-});
+const databaseThresholdsSchema = z
+  .strictObject({
+    queries_per_request: z.number().positive().meta({ description: 'Maximum statements (or transactions) per HTTP request: the N+1 signal.' }).optional(),
+    connections: z.number().int().positive().meta({ description: 'Maximum sessions on the database at once (peak of the samples).' }).optional(),
+    cache_hit_ratio: percentOrRatio.meta({ description: 'Minimum share of block reads served from shared buffers.' }).optional(),
+    seq_scans: z.record(z.string(), z.number().int().nonnegative()).meta({ description: 'Maximum sequential scans per table during a stage, e.g. { orders: 0 }.' }).optional(),
+  })
+  .meta({ description: 'Limits on what PostgreSQL saw during each stage.' });
 
 const requestSchema = z
   .strictObject({
@@ -72,9 +74,11 @@ export const scenarioSchema = z
     data: z.string().min(1).meta({ description: 'CSV file (with a header row) whose rows feed {{row.column}}.' }).optional(),
     database: z
       .strictObject({
-        url: z.string().min(1).optional(),
+        url: z.string().min(1).meta({ description: 'PostgreSQL URL of the database behind the API (default: --database-url, DATABASE_URL, PG* variables).' }).optional(),
+        indexes: z.array(z.string().min(1)).meta({ description: 'Index-set files (relative to this file) whose indexes to report as used or unused per stage.' }).optional(),
         thresholds: databaseThresholdsSchema.optional(),
       })
+      .meta({ description: 'Watch PostgreSQL during each stage: queries per request, connections, cache hit ratio, scans, index use.' })
       .optional(),
   })
   .superRefine((scenario, ctx) => {

@@ -31,6 +31,7 @@ interface AutocannonClient {
   requestIterator: { currentRequest: MixEntry };
   pipelinedRequests: { size(): number; clear(): void };
   destroyed: boolean;
+  destroy(): void;
   _connect(): void;
 }
 
@@ -53,6 +54,11 @@ export interface StageRunOptions {
 
 export interface StageMeasurement {
   recorder: StageRecorder;
+  /**
+   * Requests sent but unanswered when the stage ended: not in the results, yet
+   * the target (and its database) still serves them.
+   */
+  inFlightAtStop: number;
   interrupted: boolean;
   endedEarly?: string;
   generator: GeneratorLoad;
@@ -66,8 +72,11 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
   const prefix = target.pathname.replace(/\/+$/, '');
   const requests = prefix ? entries.map((e) => withPrefix(e, prefix)) : entries;
   let lastConnectionFailure = 0;
+  let inFlightAtStop = 0;
+  const clients: AutocannonClient[] = [];
 
   const setupClient = (client: AutocannonClient) => {
+    clients.push(client);
     let afterConnError = false;
     let serverClosing = false;
     let lastRequestIndex = 0;
@@ -133,6 +142,10 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       recorder.close();
+      // Stop sending now: autocannon only notices stop() at its next sample tick, and requests
+      // sent meanwhile would reach the target (and its database) without being counted.
+      inFlightAtStop = clients.filter((c) => !c.destroyed && c.pipelinedRequests.size() > 0).length;
+      for (const client of clients) client.destroy();
       instance?.stop();
     };
     const onAbort = () => {
@@ -183,7 +196,7 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
     event_loop_p99_ms: round(loopP99, 1),
     saturated: cpuCores >= 0.9 || loopP99 >= 100,
   };
-  return { recorder, interrupted, ...(endedEarly ? { endedEarly } : {}), generator };
+  return { recorder, interrupted, inFlightAtStop, ...(endedEarly ? { endedEarly } : {}), generator };
 }
 
 function withPrefix(entry: MixEntry, prefix: string): MixEntry {

@@ -1,5 +1,6 @@
 import { DbtuneError } from '../errors.js';
 import { countLabels, type Report, type ReportRow, type RowStatus } from '../report/model.js';
+import type { StageDatabase } from './database-watch.js';
 import type { LoadResult, StageResult, TimelinePoint } from './result.js';
 import { formatLatency, formatPercent } from './thresholds.js';
 
@@ -136,10 +137,52 @@ function proportionsDiffer(before: Figures, after: Figures): boolean {
 
 const STATUS: Record<LoadVerdict, RowStatus> = { better: 'pass', worse: 'warn', 'no significant change': 'info', 'not measured': 'skip' };
 
+function formatDatabase(metric: DatabaseChange['metric'], value: number | null): string {
+  if (value === null) return '–';
+  return metric === 'cache_hit_ratio' ? formatPercent(value) : String(value);
+}
+
 function formatMetric(metric: LoadMetric, value: number): string {
   if (metric === 'rps') return value.toFixed(1);
   if (metric === 'success_rate') return formatPercent(value);
   return formatLatency(value);
+}
+
+/** What PostgreSQL saw, before → after, per stage: the measured version of "queries per request 41 → 6". */
+export interface DatabaseChange {
+  stage: number;
+  users: number;
+  metric: 'queries_per_request' | 'connections_peak' | 'cache_hit_ratio' | 'seq_scans';
+  before: number | null;
+  after: number | null;
+  verdict: LoadVerdict;
+}
+
+export function compareDatabase(before: LoadResult, after: LoadResult): DatabaseChange[] {
+  const changes: DatabaseChange[] = [];
+  const count = Math.min(before.stages.length, after.stages.length);
+  for (let i = 0; i < count; i++) {
+    const b = before.stages[i]!.database as StageDatabase | undefined;
+    const a = after.stages[i]!.database as StageDatabase | undefined;
+    if (!b?.source || !a?.source) continue;
+    const seq = (d: StageDatabase) => d.tables.reduce((n, t) => n + t.seq_scans, 0);
+    const pairs: Array<[DatabaseChange['metric'], number | null, number | null, boolean]> = [
+      ['queries_per_request', b.queries_per_request, a.queries_per_request, false],
+      ['connections_peak', b.connections_peak, a.connections_peak, false],
+      ['cache_hit_ratio', b.cache_hit_ratio, a.cache_hit_ratio, true],
+      ['seq_scans', seq(b), seq(a), false],
+    ];
+    for (const [metric, x, y, higherIsBetter] of pairs) {
+      let verdict: LoadVerdict = 'not measured';
+      if (x !== null && y !== null) {
+        // Counts, not timings: a change of 10% (or 1 point of cache hit ratio) is a change.
+        const threshold = metric === 'cache_hit_ratio' ? 0.01 : Math.max(0.1 * Math.abs(x), metric === 'seq_scans' ? 1 : 0.05);
+        verdict = Math.abs(y - x) < threshold ? 'no significant change' : (y > x) === higherIsBetter ? 'better' : 'worse';
+      }
+      changes.push({ stage: after.stages[i]!.stage, users: after.stages[i]!.users, metric, before: x, after: y, verdict });
+    }
+  }
+  return changes;
 }
 
 export function loadCompareReport(before: LoadResult, after: LoadResult, rows: StageComparison[]): Report {
@@ -170,6 +213,19 @@ export function loadCompareReport(before: LoadResult, after: LoadResult, rows: S
   if (before.context.target !== after.context.target) notes.push(`the targets differ: ${before.context.target} vs ${after.context.target}`);
   if (before.stages.length !== after.stages.length) notes.push(`stage counts differ (${before.stages.length} vs ${after.stages.length}): only the first ${Math.min(before.stages.length, after.stages.length)} are paired`);
   const stageVerdicts = rows.filter((r) => !r.request).flatMap((r) => r.metrics.map((m) => m.verdict));
+  const database = compareDatabase(before, after);
+  const databaseRows: ReportRow[] = database.map((d) => ({
+    id: `stage ${d.stage} (${d.users} users): ${d.metric}`,
+    status: STATUS[d.verdict],
+    cells: {
+      stage: `${d.stage} (${d.users} users)`,
+      request: 'database',
+      metric: d.metric.replace(/_/g, ' '),
+      change: `${formatDatabase(d.metric, d.before)} → ${formatDatabase(d.metric, d.after)}`,
+      delta: d.before && d.after !== null && d.verdict !== 'not measured' ? `${d.after > d.before ? '+' : ''}${((d.after / d.before - 1) * 100).toFixed(1)}%` : '',
+      status: d.verdict,
+    },
+  }));
   return {
     command: 'compare',
     title: `dbtune compare: ${after.context.scenario}`,
@@ -177,6 +233,7 @@ export function loadCompareReport(before: LoadResult, after: LoadResult, rows: S
     sections: [
       { title: 'Stages', columns, rows: stageRows },
       { title: 'Requests', columns, rows: requestRows },
+      ...(databaseRows.length ? [{ title: 'Database', columns, rows: databaseRows }] : []),
     ],
     summary: `max sustained users ${before.max_sustained_users} → ${after.max_sustained_users}; ${countLabels(stageVerdicts)}`,
     notes,
@@ -187,6 +244,7 @@ export function loadCompareReport(before: LoadResult, after: LoadResult, rows: S
       after: after.context,
       max_sustained_users: { before: before.max_sustained_users, after: after.max_sustained_users },
       stages: rows,
+      database,
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Report, ReportRow } from '../report/model.js';
+import type { StageDatabase } from './database-watch.js';
 import type { ErrorCounts, LoadResult, StageResult } from './result.js';
 import { formatLatency, formatPercent } from './thresholds.js';
 
@@ -65,6 +66,47 @@ export function loadReport(result: LoadResult): Report {
       })),
     );
 
+  const databaseRows: ReportRow[] = [];
+  const indexRows: ReportRow[] = [];
+  for (const stage of result.stages) {
+    const db = stage.database as (StageDatabase & { error?: undefined }) | { error: string } | undefined;
+    if (!db) continue;
+    if (db.error !== undefined) {
+      databaseRows.push({ id: `${stageName(stage)}: database`, status: 'warn', cells: { stage: String(stage.stage), users: String(stage.users), source: 'failed' }, message: db.error, details: [db.error] });
+      continue;
+    }
+    const worst = db.tables.find((t) => t.seq_scans > 0);
+    const details = [
+      ...db.top_statements.map((t) => `${t.calls_per_request}× per request (${t.calls} calls, mean ${t.mean_ms} ms): ${t.query.replace(/\s+/g, ' ')}`),
+      ...db.tables.filter((t) => t.seq_scans > 0).map((t) => `${t.table}: ${t.seq_scans} seq scans reading ${t.seq_rows_read} rows, ${t.index_scans} index scans`),
+      ...Object.entries(db.wait_events).map(([event, n]) => `wait event ${event} in ${n} of ${db.samples} samples`),
+      ...db.notes,
+    ];
+    databaseRows.push({
+      id: `${stageName(stage)}: database`,
+      status: 'info',
+      cells: {
+        stage: String(stage.stage),
+        users: String(stage.users),
+        source: db.source === 'pg_stat_statements' ? 'statements' : 'transactions',
+        qpr: db.queries_per_request === null ? '–' : String(db.queries_per_request),
+        connections: `${db.connections_peak} peak, ${db.connections_mean} mean`,
+        idle_in_tx: String(db.connections_by_state['idle in transaction']?.peak ?? 0),
+        cache: db.cache_hit_ratio === null ? '–' : formatPercent(db.cache_hit_ratio),
+        seq: worst ? `${worst.table} ×${worst.seq_scans}` : '0',
+        top: db.top_statements[0] ? `${db.top_statements[0].calls_per_request}× ${shorten(db.top_statements[0].query)}` : '–',
+      },
+      ...(details.length ? { details } : {}),
+    });
+    for (const index of db.indexes) {
+      indexRows.push({
+        id: `${stageName(stage)}: ${index.index}`,
+        status: index.used ? 'pass' : 'warn',
+        cells: { stage: String(stage.stage), users: String(stage.users), index: index.index, table: index.table, scans: String(index.scans), status: !index.exists ? 'missing' : index.used ? 'used' : 'unused' },
+      });
+    }
+  }
+
   const ran = result.stages.filter((s) => !s.skipped);
   const verdict = result.interrupted ? 'interrupted' : result.passed ? 'passed' : 'failed';
   const summary = `${result.context.scenario} against ${result.context.target}: ${verdict}; max sustained users ${result.max_sustained_users} (${ran.length} of ${result.stages.length} stages run)`;
@@ -119,11 +161,53 @@ export function loadReport(result: LoadResult): Report {
         ],
         rows: requestRows,
       },
+      ...(databaseRows.length
+        ? [
+            {
+              title: 'Database',
+              junit: false,
+              columns: [
+                { key: 'stage', header: 'stage' },
+                { key: 'users', header: 'users' },
+                { key: 'source', header: 'counted' },
+                { key: 'qpr', header: 'queries/request' },
+                { key: 'connections', header: 'connections' },
+                { key: 'idle_in_tx', header: 'idle in tx (peak)' },
+                { key: 'cache', header: 'cache hit' },
+                { key: 'seq', header: 'most seq scans' },
+                { key: 'top', header: 'top statement (per request)' },
+              ],
+              rows: databaseRows,
+            },
+          ]
+        : []),
+      ...(indexRows.length
+        ? [
+            {
+              title: 'Index use',
+              junit: false,
+              columns: [
+                { key: 'stage', header: 'stage' },
+                { key: 'users', header: 'users' },
+                { key: 'index', header: 'index' },
+                { key: 'table', header: 'table' },
+                { key: 'scans', header: 'scans' },
+                { key: 'status', header: 'status' },
+              ],
+              rows: indexRows,
+            },
+          ]
+        : []),
     ],
     summary,
     notes: result.warnings,
     document: result,
   };
+}
+
+function shorten(query: string): string {
+  const flat = query.replace(/\s+/g, ' ').trim();
+  return flat.length > 60 ? `${flat.slice(0, 57)}...` : flat;
 }
 
 function stageName(stage: StageResult): string {

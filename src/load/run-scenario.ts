@@ -1,7 +1,7 @@
 import type { LoadedScenario } from '../config/load-scenario.js';
 import { runStage, type StageRunOptions } from './engine.js';
 import { buildRequestMix } from './request-mix.js';
-import type { StageResult } from './result.js';
+import type { StageResult, ThresholdResult } from './result.js';
 import type { StageRecorder } from './stage-recorder.js';
 import { evaluateThresholds, maxSustainedUsers, type Thresholds } from './thresholds.js';
 
@@ -24,11 +24,11 @@ export type LoadEvent =
   | { type: 'progress'; stage: number; users: number; durationMs: number; live: ReturnType<StageRecorder['snapshot']> }
   | { type: 'stage'; result: StageResult; stages: number };
 
-/** Hooks around each measured stage; the database watch (issue 6) plugs in here. */
+/** Hooks around each measured stage: the database watch plugs in here. */
 export interface StageObserver {
   beforeStage(stage: number): Promise<void>;
-  /** Returns what to attach as `database` to the stage result. */
-  afterStage(stage: number, requests: number): Promise<unknown>;
+  /** What to attach as `database` to the stage result, and thresholds judged on it; `requests` counts those the target received. */
+  afterStage(stage: number, requests: number): Promise<{ database: unknown; thresholds: ThresholdResult[] }>;
 }
 
 export interface ScenarioRunOptions {
@@ -98,8 +98,9 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     });
     const { total, byRequest, timeline, seconds } = measurement.recorder.results();
     measurement.recorder.destroy();
-    const database = await options.observer?.afterStage(number, total.requests);
-    const thresholds = evaluateThresholds(plan.thresholds, total);
+    // The database saw the requests still in flight at the end too.
+    const watched = await options.observer?.afterStage(number, total.requests + measurement.inFlightAtStop);
+    const thresholds = [...evaluateThresholds(plan.thresholds, total), ...(watched?.thresholds ?? [])];
     const passed = !measurement.interrupted && thresholds.every((t) => t.passed);
     const result: StageResult = {
       stage: number,
@@ -116,7 +117,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     };
     if (measurement.interrupted) result.interrupted = true;
     if (measurement.endedEarly) result.ended_early = measurement.endedEarly;
-    if (database !== undefined) result.database = database;
+    if (watched) result.database = watched.database;
     if (measurement.generator.saturated) {
       warnings.push(
         `stage ${number} (${plan.users} users): the load generator was busy (${measurement.generator.cpu_cores} cores of CPU, event-loop delay p99 ${measurement.generator.event_loop_p99_ms} ms); its figures may describe dbtune's limit rather than the target's`,

@@ -184,3 +184,30 @@ describe('load compare', () => {
     expect(compareLoadResults(result([stage([1000, 1000, 1000], 40)]), other, true)).toHaveLength(1);
   });
 });
+
+describe('database watch helpers', () => {
+  it('reads block I/O time under each version\'s column names (renamed in PostgreSQL 17)', async () => {
+    const { ioTimeColumns } = await import('../../src/load/database-watch.js');
+    expect(ioTimeColumns(new Set(['calls', 'blk_read_time', 'blk_write_time']))).toEqual(['blk_read_time', 'blk_write_time']);
+    expect(ioTimeColumns(new Set(['calls', 'shared_blk_read_time', 'shared_blk_write_time', 'local_blk_read_time', 'local_blk_write_time', 'temp_blk_read_time']))).toEqual([
+      'shared_blk_read_time',
+      'shared_blk_write_time',
+      'local_blk_read_time',
+      'local_blk_write_time',
+    ]);
+    expect(ioTimeColumns(new Set(['calls']))).toEqual([]);
+  });
+
+  it.each([
+    ['BEGIN', true],
+    ['commit', true],
+    ['SET statement_timeout = $1', true],
+    ['SAVEPOINT a', true],
+    ['SELECT 1', false],
+    ['WITH x AS (SELECT 1) SELECT * FROM x', false],
+    ['settings_update()', false],
+  ])('%s is session control: %s', async (query, expected) => {
+    const { isSessionControl } = await import('../../src/load/database-watch.js');
+    expect(isSessionControl(query)).toBe(expected);
+  });
+});
