@@ -33,6 +33,14 @@ export default defineConfig({
         },
       },
       {
+        // `dbtune demo --quick` end to end (its own embedded PostgreSQL) and `dbtune init`.
+        test: {
+          name: 'demo',
+          include: ['test/demo/**/*.test.ts'],
+          testTimeout: 240_000,
+        },
+      },
+      {
         // The HTML report opened in a real headless Chromium (Debian package `chromium`).
         test: {
           name: 'html',

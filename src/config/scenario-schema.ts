@@ -75,6 +75,9 @@ export const scenarioSchema = z
     database: z
       .strictObject({
         url: z.string().min(1).meta({ description: 'PostgreSQL URL of the database behind the API (default: --database-url, DATABASE_URL, PG* variables).' }).optional(),
+        settle: duration
+          .meta({ description: 'Wait this long after each stage before reading table, index and transaction statistics (default 10.5s on PostgreSQL 15+, 700ms before).' })
+          .optional(),
         indexes: z.array(z.string().min(1)).meta({ description: 'Index-set files (relative to this file) whose indexes to report as used or unused per stage.' }).optional(),
         thresholds: databaseThresholdsSchema.optional(),
       })

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
 import type { MixEntry } from './request-mix.js';
 import type { GeneratorLoad } from './result.js';
 import { StageRecorder, round } from './stage-recorder.js';
@@ -33,6 +33,7 @@ interface AutocannonClient {
   destroyed: boolean;
   destroy(): void;
   _connect(): void;
+  _doRequest(): void;
 }
 
 export interface StageRunOptions {
@@ -74,6 +75,17 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
   let lastConnectionFailure = 0;
   let inFlightAtStop = 0;
   const clients: AutocannonClient[] = [];
+  // After the stage's time is up, no new request is sent, and those in flight are awaited (up to
+  // the timeout): dropping them would leave out exactly the slowest requests of the stage.
+  let draining = false;
+  let onDrained: () => void = () => {};
+  const retire = (client: AutocannonClient) => {
+    // autocannon calls _doRequest right after a response: make that a no-op, or it would write
+    // to the closed socket and re-arm the client's timeout timer (a phantom timeout later).
+    client._doRequest = () => {};
+    client.destroy();
+    if (clients.every((c) => c.destroyed)) onDrained();
+  };
 
   const setupClient = (client: AutocannonClient) => {
     clients.push(client);
@@ -96,6 +108,10 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
         this.pipelinedRequests.clear();
       }
       serverClosing = false;
+      if (draining) {
+        retire(this);
+        return;
+      }
       if (afterConnError) {
         afterConnError = false;
         pendingReconnect = setTimeout(() => {
@@ -113,18 +129,26 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
       const index = client.requestIterator.currentRequest.requestIndex;
       const success = (status >= 200 && status < 300) || options.expectedStatuses[index]!.has(status);
       recorder.response(index, status, bytes, durationMs, success);
+      // autocannon sends the next request right after this event; a retired client's write goes nowhere.
+      if (draining) retire(client);
     });
-    client.on('timeout', () => recorder.failure(lastRequestIndex, 'timeout', timeoutMs));
+    client.on('timeout', () => {
+      if (client.destroyed) return;
+      recorder.failure(lastRequestIndex, 'timeout', timeoutMs);
+      if (draining) retire(client);
+    });
     client.on('connError', (error) => {
       afterConnError = true;
       lastConnectionFailure = performance.now();
       recorder.failure(client.requestIterator.currentRequest.requestIndex, connectionErrorKind(error));
+      if (draining) retire(client);
     });
   };
 
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const cpuBefore = process.cpuUsage();
+  const eluBefore = nodePerformance.eventLoopUtilization();
   const startedAt = performance.now();
 
   let interrupted = false;
@@ -134,19 +158,30 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
     let stopped = false;
     let instance: autocannon.Instance | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
     let progress: NodeJS.Timeout | undefined;
+    /** Ends the run now: whatever is still in flight is not counted. */
     const stop = () => {
       if (stopped) return;
       stopped = true;
       clearInterval(progress);
       clearTimeout(timer);
+      clearTimeout(drainTimer);
       options.signal?.removeEventListener('abort', onAbort);
       recorder.close();
-      // Stop sending now: autocannon only notices stop() at its next sample tick, and requests
-      // sent meanwhile would reach the target (and its database) without being counted.
       inFlightAtStop = clients.filter((c) => !c.destroyed && c.pipelinedRequests.size() > 0).length;
       for (const client of clients) client.destroy();
       instance?.stop();
+    };
+    /** The stage's time is up: send nothing more, let what is in flight finish (bounded by the timeout). */
+    const drain = () => {
+      if (draining || stopped) return;
+      draining = true;
+      recorder.stopSending();
+      onDrained = stop;
+      drainTimer = setTimeout(stop, timeoutMs + 1000);
+      for (const client of clients) if (!client.destroyed && client.pipelinedRequests.size() === 0) retire(client);
+      if (clients.every((c) => c.destroyed)) stop();
     };
     const onAbort = () => {
       interrupted = true;
@@ -172,7 +207,7 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
       },
     );
     if (stopped) return;
-    timer = setTimeout(stop, options.durationMs);
+    timer = setTimeout(drain, options.durationMs);
     progress = setInterval(() => {
       const live = recorder.snapshot();
       options.onProgress?.(live);
@@ -190,11 +225,15 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
   const cpu = process.cpuUsage(cpuBefore);
   loop.disable();
   const cpuCores = (cpu.user + cpu.system) / 1000 / wallMs;
+  // The generator is the main thread's event loop: how busy it was, and how late it ran timers.
+  // (Process CPU also counts other threads, e.g. the demo's API worker.)
+  const utilization = nodePerformance.eventLoopUtilization(eluBefore).utilization;
   const loopP99 = loop.percentile(99) / 1e6;
   const generator: GeneratorLoad = {
     cpu_cores: round(cpuCores, 2),
+    event_loop_utilization: round(utilization, 2),
     event_loop_p99_ms: round(loopP99, 1),
-    saturated: cpuCores >= 0.9 || loopP99 >= 100,
+    saturated: utilization >= 0.9 || loopP99 >= 200,
   };
   return { recorder, interrupted, inFlightAtStop, ...(endedEarly ? { endedEarly } : {}), generator };
 }

@@ -48,8 +48,10 @@ export function buildRequestMix(requests: readonly ScenarioRequest[], options: M
     const headers: Record<string, string> = {};
     if (json && !request.headers.some(([name]) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
     const templated = !request.path.constant || request.headers.some(([, t]) => !t.constant) || (request.body && !request.body.constant) || (json && !isConstantJson(json));
+    // Only requests that read {{row.…}} take a row, so each of them walks the whole file in turn.
+    const usesRows = request.path.columns.length > 0 || request.headers.some(([, t]) => t.columns.length > 0) || (request.body?.columns.length ?? 0) > 0 || (json !== undefined && jsonUsesRows(json));
     const render = (): Pick<MixEntry, 'path' | 'headers' | 'body'> => {
-      context.row = nextRow();
+      context.row = usesRows ? nextRow() : undefined;
       const rendered: Pick<MixEntry, 'path' | 'headers' | 'body'> = { path: renderTemplate(request.path, context), headers: { ...headers } };
       for (const [name, template] of request.headers) rendered.headers[name] = renderTemplate(template, context);
       if (request.body) rendered.body = renderTemplate(request.body, context);
@@ -100,6 +102,19 @@ function compileJson(value: unknown): JsonTemplate {
   if (Array.isArray(value)) return { kind: 'array', items: value.map(compileJson) };
   if (value !== null && typeof value === 'object') return { kind: 'object', entries: Object.entries(value).map(([k, v]) => [k, compileJson(v)]) };
   return { kind: 'literal', value };
+}
+
+function jsonUsesRows(json: JsonTemplate): boolean {
+  switch (json.kind) {
+    case 'literal':
+      return false;
+    case 'string':
+      return json.template.columns.length > 0;
+    case 'array':
+      return json.items.some(jsonUsesRows);
+    case 'object':
+      return json.entries.some(([, v]) => jsonUsesRows(v));
+  }
 }
 
 function isConstantJson(json: JsonTemplate): boolean {

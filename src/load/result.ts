@@ -59,8 +59,10 @@ export interface TimelinePoint {
 }
 
 export interface GeneratorLoad {
-  /** CPU of the dbtune process during the stage, in cores (1 = one core busy). */
+  /** CPU of the dbtune process during the stage, in cores (1 = one core busy), all threads. */
   cpu_cores: number;
+  /** Share of the stage the load generator's event loop was busy (0..1): near 1, it cannot send faster. */
+  event_loop_utilization: number;
   /** Event-loop delay p99 of the dbtune process, ms. */
   event_loop_p99_ms: number;
   /** True when the numbers may describe dbtune rather than the target. */

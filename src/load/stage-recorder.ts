@@ -61,6 +61,7 @@ export class StageRecorder {
   private readonly timeline: TimelinePoint[] = [];
   private readonly startedAt = performance.now();
   private closedAt: number | undefined;
+  private sendingEndedAt: number | undefined;
   private lastResponseAt = performance.now();
   private readonly ticker: NodeJS.Timeout;
 
@@ -114,14 +115,19 @@ export class StageRecorder {
     };
   }
 
-  /** Stops recording: responses after this (in flight when the stage ended) are not counted. */
+  /** The stage's time is up: no new request is sent; those in flight are still recorded. Rates count to here. */
+  stopSending(): void {
+    this.sendingEndedAt ??= performance.now();
+  }
+
+  /** Stops recording: responses after this are not counted. Returns the stage's seconds (to the end of sending). */
   close(): number {
     if (this.closedAt === undefined) {
       this.closedAt = performance.now();
       clearInterval(this.ticker);
       if (this.secondRequests) this.closeSecond();
     }
-    return (this.closedAt - this.startedAt) / 1000;
+    return ((this.sendingEndedAt ?? this.closedAt) - this.startedAt) / 1000;
   }
 
   results(): { total: RequestStats; byRequest: Array<{ name: string } & RequestStats>; timeline: TimelinePoint[]; seconds: number } {

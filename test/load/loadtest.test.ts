@@ -99,6 +99,20 @@ stages: [{ users: 4, duration: 2s }]
     expect(stage.timeline[0]!.p95).toBeGreaterThanOrEqual(39);
   });
 
+  it('waits for the requests in flight when a stage ends instead of dropping the slowest', async () => {
+    // 800 ms per request, 1 s stage: each user's second request is still in flight at the end.
+    const server = await target((_req, res) => respondAfter(res, 800));
+    const { file, out } = await scenario(`scenario: drain\ntarget: ${server.url}\nrequests: [{ name: slow, path: / }]\nstages: [{ users: 4, duration: 1s }]\nthresholds: { p95: 2s }\n`);
+    const run = await runCli(['loadtest', file, '--out', out]);
+    expect(run.code, run.stderr).toBe(0);
+    const stage = (await readResult(out)).stages[0]!;
+    expect(stage.requests).toBe(8);
+    expect(server.received).toHaveLength(8);
+    expect(stage.latency.min).toBeGreaterThanOrEqual(799);
+    // The rate is over the stage's 1 s of sending, not the drain after it.
+    expect(stage.measured_s).toBeLessThan(1.2);
+  });
+
   it('counts timeouts and dropped connections as failures, and timeouts at the timeout in the percentiles', async () => {
     let n = 0;
     const server = await target((req, res) => {

@@ -22,6 +22,13 @@ async function problemsOf(text: string, env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('loadScenario', () => {
+  it('loads the demo scenario with the variables dbtune demo sets', async () => {
+    const loaded = await loadScenario(new URL('scenarios/demo.yaml', root).pathname, { DEMO_USERS: '10000', DEMO_ACTIVE_USERS: '1000', DEMO_TENANTS: '200' });
+    expect(loaded.requests.map((r) => r.name)).toEqual(['profile', 'conversations', 'expenses', 'leads', 'events']);
+    expect(loaded.spec.database?.indexes).toEqual(['../indexes/demo.yaml']);
+    expect(loaded.spec.stages.map((s) => s.users)).toEqual([10, 50, 100]);
+  });
+
   it('loads the example in scenarios/ with its environment filled and templates compiled', async () => {
     const loaded = await loadScenario(new URL('scenarios/week3-staged.yaml', root).pathname, { API_TOKEN: 'secret-token' });
     expect(loaded.spec.stages.map((s) => s.users)).toEqual([10, 50, 100]);

@@ -1,0 +1,170 @@
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { CommandOutcome } from '../cli/exit-codes.js';
+import { connect } from '../db/client.js';
+import { resolveConnectionOptions } from '../db/connection-options.js';
+import { startEmbeddedServer, type EmbeddedServer } from '../db/embedded-server.js';
+import { activeUsers, DEMO_TENANTS, seedDemo, seedSize } from '../demo/seed.js';
+import { demoSummary } from '../demo/summary.js';
+import { DbtuneError } from '../errors.js';
+import type { SavedExplain } from '../explain/saved-result.js';
+import type { LoadResult } from '../load/result.js';
+import { colorWanted, emitReport, write } from '../report/emit.js';
+import { ansiPaint, plainPaint } from '../report/render-table.js';
+import { parseIntOption, type CommandContext, type CommandHandler } from './shared.js';
+
+export interface DemoOptions {
+  quick?: boolean;
+  keep?: boolean;
+  rows?: string;
+  report?: string;
+  dir?: string;
+}
+
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const INDEX_SET = path.join(PACKAGE_ROOT, 'indexes', 'demo.yaml');
+const SCENARIO = path.join(PACKAGE_ROOT, 'scenarios', 'demo.yaml');
+
+/**
+ * `dbtune demo`: the whole story on a throwaway embedded PostgreSQL and a
+ * bundled API, with real numbers: baseline checks and staged load, apply,
+ * verify, checks and load again, then before → after. Every step is the real
+ * command, run in-process, printing what it prints for a user.
+ */
+export const run: CommandHandler<DemoOptions> = async (_args, options, context) => {
+  const { io, signal } = context;
+  const quick = options.quick ?? false;
+  const rows = parseIntOption('--rows', options.rows, 10_000, 50_000_000) ?? (quick ? 200_000 : 1_000_000);
+  const dir = options.dir ? path.resolve(options.dir) : await mkdtemp(path.join(tmpdir(), 'dbtune-demo-'));
+  await mkdir(dir, { recursive: true });
+  const report = options.report ? path.resolve(options.report) : path.join(dir, 'report.html');
+  const paint = colorWanted(io.stdout, io.env) ? ansiPaint : plainPaint;
+  const step = (title: string) => write(io.stdout, `\n${paint.bold(`━━ ${title}`)}\n`);
+
+  let server: EmbeddedServer | undefined;
+  let api: ApiWorker | undefined;
+  try {
+    await step('Starting an embedded PostgreSQL and the demo API (loopback, free ports)');
+    server = await startEmbeddedServer({ settings: { shared_preload_libraries: 'pg_stat_statements' } });
+    const databaseUrl = server.urlFor('dbtune_demo');
+    const size = seedSize(rows);
+    await createAndSeed(server, size, io, signal);
+    api = await startApi(databaseUrl);
+    const target = `http://127.0.0.1:${api.port}`;
+    await write(io.stdout, `PostgreSQL ${server.major} on 127.0.0.1:${server.port} (data in a temp dir), demo API on ${target}; files in ${dir}\n`);
+
+    // The commands read their connection and variables from this environment, as they would in CI.
+    const env = { ...io.env, DATABASE_URL: databaseUrl, DEMO_USERS: String(size.users), DEMO_ACTIVE_USERS: String(activeUsers(size)), DEMO_TENANTS: String(DEMO_TENANTS) };
+    const commandContext: CommandContext = { io: { ...io, env: { ...env, GITHUB_STEP_SUMMARY: undefined } }, signal };
+    // An empty project config of the demo's own: a dbtune.yaml in the current directory must not change the story.
+    const config = path.join(dir, 'dbtune.yaml');
+    await writeFile(config, '# dbtune demo: defaults\n');
+    const loadOptions = { config, target, databaseUrl, ...(quick ? { duration: '3s' } : {}) };
+    const files = {
+      explainBefore: path.join(dir, 'explain-before.json'),
+      explainAfter: path.join(dir, 'explain-after.json'),
+      loadBefore: path.join(dir, 'load-before.json'),
+      loadAfter: path.join(dir, 'load-after.json'),
+    };
+    const { run: explain } = await import('./explain.js');
+    const { run: loadtest } = await import('./loadtest.js');
+
+    await step('1/6 Baseline: EXPLAIN ANALYZE checks of the hot queries (expect sequential scans)');
+    await explain([INDEX_SET], { config, save: files.explainBefore, runs: quick ? '3' : '5' }, commandContext);
+    if (signal.aborted) return 'interrupted';
+
+    await step(`2/6 Baseline: staged load, 10 → 50 → 100 users${quick ? ' (3 s stages)' : ''}, watching the database`);
+    await loadtest([SCENARIO], { ...loadOptions, out: files.loadBefore }, commandContext);
+    if (signal.aborted) return 'interrupted';
+
+    await step('3/6 dbtune apply indexes/demo.yaml: CREATE INDEX CONCURRENTLY, writes never blocked');
+    const { run: apply } = await import('./apply.js');
+    const applied = await apply([INDEX_SET], { config }, commandContext);
+    if (applied !== 'ok') return applied;
+
+    await step('4/6 dbtune verify: every index exists, is valid and matches its declaration');
+    const { run: verify } = await import('./verify.js');
+    const verified = await verify([INDEX_SET], { config, checks: false }, commandContext);
+    if (verified !== 'ok') return verified;
+
+    await step('5/6 After: the same checks, now on the indexes');
+    await explain([INDEX_SET], { config, save: files.explainAfter, runs: quick ? '3' : '5' }, commandContext);
+    if (signal.aborted) return 'interrupted';
+
+    await step('6/6 After: the same staged load');
+    await loadtest([SCENARIO], { ...loadOptions, out: files.loadAfter, report, baseline: files.loadBefore }, commandContext);
+    if (signal.aborted) return 'interrupted';
+
+    await step('Before → after');
+    const [explainBefore, explainAfter, loadBefore, loadAfter] = await Promise.all(
+      [files.explainBefore, files.explainAfter, files.loadBefore, files.loadAfter].map(async (f) => JSON.parse(await readFile(f, 'utf8')) as unknown),
+    );
+    const summary = demoSummary(explainBefore as SavedExplain, explainAfter as SavedExplain, loadBefore as LoadResult, loadAfter as LoadResult);
+    await writeFile(path.join(dir, 'summary.json'), `${JSON.stringify(summary.document, null, 2)}\n`);
+    await emitReport(summary, 'table', io);
+    await write(io.stdout, `\nHTML report: ${report}\nSaved results: ${dir} (dbtune compare ${path.relative(process.cwd(), files.loadBefore)} ${path.relative(process.cwd(), files.loadAfter)})\n`);
+
+    if (options.keep) await keepRunning(server, databaseUrl, target, dir, context);
+    return 'ok' satisfies CommandOutcome;
+  } finally {
+    if (api) await stopApi(api);
+    await server?.stop();
+  }
+};
+
+async function createAndSeed(server: EmbeddedServer, size: ReturnType<typeof seedSize>, io: CommandContext['io'], signal: AbortSignal): Promise<void> {
+  const admin = await connect(resolveConnectionOptions({ databaseUrl: server.url, env: {} }), { applicationName: 'dbtune demo' });
+  try {
+    await admin.query('CREATE DATABASE dbtune_demo');
+  } finally {
+    await admin.close();
+  }
+  const session = await connect(resolveConnectionOptions({ databaseUrl: server.urlFor('dbtune_demo'), env: {} }), { applicationName: 'dbtune demo' });
+  try {
+    const total = Object.values(size).reduce((a, b) => a + b, 0);
+    const started = performance.now();
+    await write(io.stdout, `Seeding ${total.toLocaleString('en-US')} rows (users, conversations, messages, expenses, leads, events) with generate_series…\n`);
+    await seedDemo(session, size);
+    if (signal.aborted) throw new DbtuneError('INTERRUPTED', 'interrupted while seeding');
+    await write(io.stdout, `Seeded in ${((performance.now() - started) / 1000).toFixed(1)} s.\n`);
+  } finally {
+    await session.close();
+  }
+}
+
+type ApiWorker = Worker & { port: number };
+
+async function startApi(databaseUrl: string): Promise<ApiWorker> {
+  const worker = new Worker(new URL('../demo/demo-api.js', import.meta.url), { workerData: { databaseUrl, poolSize: 20 } }) as ApiWorker;
+  worker.port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', (message: { port: number }) => resolve(message.port));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new DbtuneError('INTERNAL', `the demo API stopped (exit ${code})`)));
+  });
+  return worker;
+}
+
+async function stopApi(worker: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage('stop');
+  const timer = setTimeout(() => void worker.terminate(), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** --keep: the database and the API stay up until Ctrl-C; the URL goes to a file (it holds a password), not the screen. */
+async function keepRunning(server: EmbeddedServer, databaseUrl: string, target: string, dir: string, { io, signal }: CommandContext): Promise<void> {
+  const urlFile = path.join(dir, 'database-url');
+  await writeFile(urlFile, `${databaseUrl}\n`, { mode: 0o600 });
+  await write(
+    io.stdout,
+    `\nKept running (Ctrl-C stops both and deletes the data):\n  PostgreSQL ${server.major}: URL in ${urlFile}  →  psql "$(cat ${urlFile})"\n  demo API:   ${target}\n  try:        DATABASE_URL="$(cat ${urlFile})" npx dbtune verify indexes/demo.yaml\n`,
+  );
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
