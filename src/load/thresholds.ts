@@ -58,7 +58,7 @@ function rateThreshold(name: string, limit: string | number, observed: number, d
 
 export function formatPercent(rate: number): string {
   const pct = rate * 100;
-  if (pct === 100 || pct === 0) return `${pct}%`;
+  if (Number.isInteger(Math.round(pct * 1e6) / 1e6)) return `${Math.round(pct)}%`;
   // Enough digits that 99.96% never shows as a passing-looking "100%".
   return `${pct >= 99 ? (Math.floor(pct * 100) / 100).toFixed(2) : pct.toFixed(1)}%`;
 }

@@ -10,8 +10,10 @@ import type { LoadResult, StageResult, TimelinePoint } from '../../src/load/resu
 
 /**
  * Opens the report in a real headless Chromium and reads back the DOM after
- * the inline script ran. Chromium is required: without it the tests fail,
- * unless DBTUNE_TEST_SKIP_BROWSER=1.
+ * the inline script ran. Without Chromium on PATH these tests are skipped with
+ * a warning, so `npm test` works on a machine with only Node; in CI (`CI` or
+ * DBTUNE_TEST_REQUIRE_BROWSER set) a missing Chromium fails them. `.ci/run`
+ * installs it.
  */
 
 const SCENARIO = 'checkout </script><b>x</b> & "friends"';
@@ -177,7 +179,9 @@ describe('renderHtmlReport', () => {
 });
 
 const browser = findBrowser();
-const skipBrowser = !browser && process.env.DBTUNE_TEST_SKIP_BROWSER === '1';
+const browserRequired = Boolean(process.env.CI || process.env.DBTUNE_TEST_REQUIRE_BROWSER);
+const skipBrowser = !browser && (process.env.DBTUNE_TEST_SKIP_BROWSER === '1' || !browserRequired);
+if (skipBrowser) console.warn('HTML report tests skipped: no Chromium on PATH (apt-get install chromium to run them)');
 
 describe.skipIf(skipBrowser)('HTML report in headless Chromium', () => {
   let dir = '';
@@ -185,7 +189,7 @@ describe.skipIf(skipBrowser)('HTML report in headless Chromium', () => {
   let broken: Page;
 
   beforeAll(async () => {
-    if (!browser) throw new Error('No Chromium found on PATH (chromium, chromium-browser, google-chrome): run `apt-get install chromium`, or set DBTUNE_TEST_SKIP_BROWSER=1 to skip these tests.');
+    if (!browser) throw new Error('No Chromium found on PATH (chromium, chromium-browser, google-chrome): run `apt-get install chromium` (CI requires it: CI or DBTUNE_TEST_REQUIRE_BROWSER is set).');
     dir = await mkdtemp(join(tmpdir(), 'dbtune-html-'));
     const html = renderHtmlReport(fixture(), baselineFixture());
     // Negative control: the same page with its data broken must be caught by the same checks.

@@ -60,7 +60,9 @@ describe('thresholds', () => {
   it('never shows a failing rate as 100%', () => {
     expect(formatPercent(0.99999)).toBe('99.99%');
     expect(formatPercent(1)).toBe('100%');
-    expect(formatPercent(0.5)).toBe('50.0%');
+    expect(formatPercent(0.5)).toBe('50%');
+    expect(formatPercent(0.99)).toBe('99%');
+    expect(formatPercent(0.123)).toBe('12.3%');
   });
 
   it('max sustained users: the last passing stage of the unbroken run from the first', () => {
