@@ -45,6 +45,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boolOption, intOption } from './lib/options.js';
 import { formatRatio, median } from './lib/stats.js';
+import { children, fmtMs as fmt, killAll, startScriptServer } from './lib/children.js';
 import { formatTable } from './lib/table.js';
 
 const TARGET_RPS_RATIO = 0.9;
@@ -87,8 +88,6 @@ process.stdout.write(JSON.stringify({
 /** Printed on exit by a dbtune run under --import: the process's peak RSS in kB. */
 const RSS_PRELOAD = `process.on('exit', () => process.stderr.write('\\nBENCH_MAX_RSS_KB=' + process.resourceUsage().maxRSS + '\\n'));\n`;
 
-/** Live children, killed by PID on SIGINT or when the bench fails. */
-const children = new Set();
 
 async function main() {
   const argv = process.argv.slice(2);
@@ -119,7 +118,7 @@ async function main() {
   };
   process.once('SIGINT', onSigint);
   try {
-    const { port } = await startTarget();
+    const { port } = await startScriptServer(TARGET_SCRIPT);
     const url = `http://127.0.0.1:${port}`;
     await runArm(process.execPath, ['--input-type=module', '-e', AUTOCANNON_SCRIPT, `${url}/hello`, String(connections), String(WARMUP_SECONDS), cli], WARMUP_SECONDS);
 
@@ -279,21 +278,6 @@ function scenarioYaml(url, users, duration) {
 }
 
 /** Starts the target process and waits for the port it prints. */
-function startTarget() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', TARGET_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    child.once('error', reject);
-    let buffered = '';
-    child.stdout.on('data', (chunk) => {
-      buffered += chunk;
-      const line = buffered.split('\n')[0];
-      if (buffered.includes('\n')) resolve(JSON.parse(line));
-    });
-    child.once('exit', (code) => reject(new Error(`the target exited ${code} before printing its port`)));
-  });
-}
 
 /**
  * Runs one arm to completion; kills it by PID (SIGKILL) if it runs past
@@ -333,22 +317,7 @@ function runArm(file, args, seconds, label = file, watch) {
   });
 }
 
-function killAll() {
-  for (const child of children) {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }
-  children.clear();
-}
 
-/** Latency in ms: three decimals under 1 ms, two under 10, one above. */
-function fmt(ms) {
-  if (!Number.isFinite(ms)) return 'n/a';
-  return ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms.toFixed(1);
-}
 
 main().then(
   (code) => (process.exitCode = code),

@@ -1,0 +1,45 @@
+/**
+ * Child processes a benchmark starts: tracked so that every one is stopped by
+ * its PID on the way out (errors, SIGINT), never by name.
+ */
+import { spawn } from 'node:child_process';
+
+/** @type {Set<import('node:child_process').ChildProcess>} */
+export const children = new Set();
+
+/**
+ * Starts `node --input-type=module -e <script> [...args]`, a server that prints
+ * one JSON line (e.g. `{ "port": 1234 }`) once it listens, and resolves with it.
+ */
+export function startScriptServer(script, { args = [], env = process.env, cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    child.once('error', reject);
+    let buffered = '';
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      if (buffered.includes('\n')) resolve({ ...JSON.parse(buffered.split('\n')[0]), pid: child.pid });
+    });
+    child.once('exit', (code) => reject(new Error(`the server exited ${code} before printing its port`)));
+  });
+}
+
+/** Stops every tracked child (SIGKILL by PID). */
+export function killAll() {
+  for (const child of children) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  children.clear();
+}
+
+/** Latency in ms: three decimals under 1 ms, two under 10, one above. */
+export function fmtMs(ms) {
+  if (!Number.isFinite(ms)) return 'n/a';
+  return ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms.toFixed(1);
+}
