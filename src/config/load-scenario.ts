@@ -148,6 +148,9 @@ async function readDataRows(path: string, columns: ReadonlySet<string>): Promise
   const header = Object.keys(rows[0]!);
   const missing = [...columns].filter((c) => !header.includes(c));
   if (missing.length) return `data file ${path} has no column ${missing.map((c) => JSON.stringify(c)).join(', ')} (its columns: ${header.join(', ')})`;
+  // A line break in a header value would split the request (values in paths are URL-encoded).
+  const broken = rows.findIndex((row) => [...columns].some((c) => /[\r\n\u0000]/.test(row[c] ?? '')));
+  if (broken >= 0) return `data file ${path}: row ${broken + 1} has a line break in a column the requests use`;
   return rows;
 }
 

@@ -15,7 +15,8 @@ const percentOrRatio = z.union([
   z.number().min(0).max(1),
 ]);
 
-export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+// Not HEAD: autocannon's parser would wait for a body its response never has (every request a timeout).
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 const thresholdsSchema = z
   .strictObject({
@@ -42,8 +43,17 @@ const requestSchema = z
   .strictObject({
     name: z.string().min(1),
     method: z.enum(HTTP_METHODS).default('GET'),
-    path: z.string().regex(/^\//, 'a path starting with /, e.g. /api/users?id={{int 1 100}}'),
-    headers: z.record(z.string().min(1), z.string()).optional(),
+    path: z
+      .string()
+      .regex(/^\//, 'a path starting with /, e.g. /api/users?id={{int 1 100}}')
+      // Spaces are allowed only inside {{ }}: a raw space or line break would break the request line.
+      .refine((v) => !/[\s\u0000-\u001f\u007f]/.test(v.replace(/\{\{[^}]*\}\}/g, '')), 'a path without spaces or control characters (encode a space as %20)'),
+    headers: z
+      .record(
+        z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a header name (letters, digits and -)'),
+        z.string().refine((v) => !/[\r\n\u0000]/.test(v), 'a header value on one line'),
+      )
+      .optional(),
     json: z.unknown().optional(),
     body: z.string().optional(),
     weight: z.number().int().positive().default(1),
@@ -55,7 +65,7 @@ const requestSchema = z
 
 const stageSchema = z.strictObject({
   users: z.number().int().min(1).max(10_000).meta({ description: 'Concurrent connections for the stage.' }),
-  duration,
+  duration: duration.refine((v) => (parseDuration(v) ?? 0) >= 1000, 'a stage of at least 1s'),
   ramp: duration.meta({ description: 'Reach `users` gradually over this long.' }).optional(),
   thresholds: thresholdsSchema.optional(),
 });

@@ -64,7 +64,15 @@ const routes: Array<[RegExp, Handler]> = [
 ];
 
 const server = http.createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://demo');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://demo');
+  } catch {
+    // A malformed request line must not take the API (a worker thread) down.
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end('{"error":"bad request"}');
+    return;
+  }
   for (const [pattern, handler] of routes) {
     const match = pattern.exec(url.pathname);
     if (!match) continue;

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { DbtuneError } from '../errors.js';
 import type { LoadResult } from '../load/result.js';
 import type { RunContext } from '../report/run-context.js';
@@ -7,6 +8,35 @@ import type { RunContext } from '../report/run-context.js';
 export const SAVED_KINDS = ['dbtune.explain', 'dbtune.loadtest'] as const;
 export type SavedKind = (typeof SAVED_KINDS)[number];
 export type SavedResult = SavedExplain | LoadResult;
+
+const latencyShape = z.looseObject({ min: z.number(), p50: z.number(), p90: z.number(), p95: z.number(), p99: z.number(), max: z.number() });
+const statsShape = {
+  requests: z.number(),
+  successes: z.number(),
+  failures: z.number(),
+  rps: z.number(),
+  success_rate: z.number(),
+  latency: latencyShape,
+  errors: z.record(z.string(), z.number()),
+};
+const savedLoadShape = z.looseObject({
+  max_sustained_users: z.number(),
+  passed: z.boolean(),
+  context: z.looseObject({ scenario: z.string(), target: z.string(), started_at: z.string() }),
+  stages: z.array(
+    z.looseObject({
+      stage: z.number(),
+      users: z.number(),
+      duration_s: z.number(),
+      passed: z.boolean(),
+      skipped: z.boolean(),
+      ...statsShape,
+      thresholds: z.array(z.looseObject({ name: z.string(), limit: z.string(), observed: z.string(), passed: z.boolean() })),
+      by_request: z.array(z.looseObject({ name: z.string(), ...statsShape })),
+      timeline: z.array(z.looseObject({ t: z.number(), requests: z.number(), failures: z.number(), p50: z.number(), p95: z.number(), p99: z.number() })),
+    }),
+  ),
+});
 
 const HINT = 'compare reads files written by explain --save or loadtest --out (e.g. dbtune loadtest scenario.yaml --out before.json)';
 
@@ -56,6 +86,14 @@ export async function readSavedResult(file: string): Promise<SavedResult> {
   const list = kind === 'dbtune.loadtest' ? (value as { stages?: unknown }).stages : (value as { checks?: unknown }).checks;
   if (!SAVED_KINDS.includes(kind as SavedKind) || !Array.isArray(list)) {
     throw new DbtuneError('INPUT_INVALID', `${file} is not a saved dbtune result (kind ${JSON.stringify(kind ?? null)})`, { hint: HINT });
+  }
+  if (kind === 'dbtune.loadtest') {
+    // What compare and the HTML report read: checked here, so a damaged file is exit 2 up front, not a crash later.
+    const checked = savedLoadShape.safeParse(value);
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      throw new DbtuneError('INPUT_INVALID', `${file} is not a complete loadtest result: ${issue.path.join('.') || '(top)'}: ${issue.message}`, { hint: HINT });
+    }
   }
   return value as SavedResult;
 }

@@ -89,6 +89,9 @@ export interface StageDatabase {
   notes: string[];
 }
 
+/** Names (`schema.table`) of every user table the statistics know, to tell "no scans" from "no such table". */
+type KnownTables = ReadonlySet<string>;
+
 /** An index of the given index sets, whose use under load is reported. */
 export interface WatchedIndex {
   schema: string;
@@ -142,7 +145,9 @@ export class DatabaseWatch {
   private ownStatements = 0;
   private before: Snapshot | undefined;
   private samples: Sample[][] = [];
+  /** Never rejects: a failed sample ends sampling and is reported with the stage. */
   private sampling: Promise<void> | undefined;
+  private samplingError: string | undefined;
   private stopSampling = false;
 
   private constructor(
@@ -167,27 +172,40 @@ export class DatabaseWatch {
     return this.capabilities.statements !== undefined;
   }
 
-  async beforeStage(): Promise<void> {
+  /**
+   * Snapshot, then sample until afterStage. `settleMs` first when load that is
+   * not measured (warm-up, a ramp) just ran, so that its counters are flushed
+   * before the snapshot instead of counting in the stage.
+   */
+  async beforeStage(settleMs = 0, signal?: AbortSignal): Promise<void> {
+    if (settleMs > 0) await sleep(settleMs, signal);
+    this.samplingError = undefined;
     this.before = await this.snapshot();
     this.samples = [];
     this.stopSampling = false;
     this.sampling = this.sampleLoop();
   }
 
-  async afterStage(httpRequests: number, settleMs: number): Promise<{ database: StageDatabase; thresholds: ThresholdResult[] }> {
-    this.stopSampling = true;
-    await this.sampling;
-    // Let the application's sessions, now idle, flush their statistics.
-    await sleep(settleMs);
+  async afterStage(httpRequests: number, settleMs: number, signal?: AbortSignal): Promise<{ database: StageDatabase; thresholds: ThresholdResult[] }> {
+    await this.stopSamplingLoop();
+    // Let the application's sessions, now idle, flush their statistics (cut short by Ctrl-C).
+    await sleep(settleMs, signal);
     const after = await this.snapshot();
     const database = await this.describe(this.before!, after, httpRequests);
-    return { database, thresholds: evaluateDatabaseThresholds(this.thresholds, database) };
+    if (this.samplingError) database.notes.push(`sampling pg_stat_activity stopped early: ${this.samplingError}`);
+    const known = new Set(after.tables.map((t) => `${t.schemaname}.${t.relname}`));
+    return { database, thresholds: evaluateDatabaseThresholds(this.thresholds, database, known) };
   }
 
   async close(): Promise<void> {
+    await this.stopSamplingLoop();
+    await this.session.close();
+  }
+
+  private async stopSamplingLoop(): Promise<void> {
     this.stopSampling = true;
     await this.sampling;
-    await this.session.close();
+    this.sampling = undefined;
   }
 
   private async query<R extends object>(sql: string, params?: unknown[]): Promise<R[]> {
@@ -196,6 +214,14 @@ export class DatabaseWatch {
   }
 
   private async sampleLoop(): Promise<void> {
+    try {
+      await this.sampleUntilStopped();
+    } catch (error) {
+      this.samplingError = (error as Error).message;
+    }
+  }
+
+  private async sampleUntilStopped(): Promise<void> {
     while (!this.stopSampling) {
       const rows = await this.query<Sample>(
         `SELECT coalesce(state, 'unknown') AS state, wait_event_type, wait_event, count(*)::int AS n
@@ -264,9 +290,17 @@ export class DatabaseWatch {
       source = 'pg_stat_statements';
       const previous = new Map(before.statements.map((s) => [s.key, s]));
       const deltas = new Map<string, { calls: number; total_ms: number; io_ms: number }>();
+      let shrank = false;
       for (const s of after.statements) {
         const p = previous.get(s.key);
-        const calls = s.calls - (p?.calls ?? 0);
+        let calls = s.calls - (p?.calls ?? 0);
+        // Fewer calls than before: the entry was evicted (pg_stat_statements.max) and created again
+        // during the stage, so all its calls are new. A per-role sum of hidden rows can shrink the
+        // same way; its own new calls are then unknown and counted as none (said in a note).
+        if (calls < 0) {
+          shrank = true;
+          calls = s.queryid.startsWith('hidden:') ? 0 : s.calls;
+        }
         if (calls <= 0) continue;
         const d = deltas.get(s.queryid) ?? { calls: 0, total_ms: 0, io_ms: 0 };
         d.calls += calls;
@@ -297,6 +331,7 @@ export class DatabaseWatch {
       const strip = ({ queryid: _queryid, ...rest }: TopStatement & { queryid: string }) => rest;
       top = [...counted].sort((a, b) => b.calls - a.calls).slice(0, TOP).map(strip);
       topByTime = [...counted].sort((a, b) => b.total_ms - a.total_ms).slice(0, TOP).map(strip);
+      if (shrank) notes.push('pg_stat_statements evicted entries during the stage (pg_stat_statements.max): statement counts may be low');
       if (hidden) {
         notes.push(
           "other roles' statements are hidden (no pg_read_all_stats): they are counted together, transaction control included, and not named; grant pg_read_all_stats to dbtune's role to see them",
@@ -443,7 +478,7 @@ function summarizeSamples(samples: Sample[][]): { peak: number; mean: number; by
   };
 }
 
-export function evaluateDatabaseThresholds(thresholds: DatabaseThresholds, db: StageDatabase): ThresholdResult[] {
+export function evaluateDatabaseThresholds(thresholds: DatabaseThresholds, db: StageDatabase, known?: KnownTables): ThresholdResult[] {
   const results: ThresholdResult[] = [];
   if (thresholds.queries_per_request !== undefined) {
     const observed = db.queries_per_request;
@@ -460,6 +495,11 @@ export function evaluateDatabaseThresholds(thresholds: DatabaseThresholds, db: S
   }
   for (const [table, max] of Object.entries(thresholds.seq_scans ?? {})) {
     const qualified = table.includes('.') ? table : `public.${table}`;
+    if (known && !known.has(qualified)) {
+      // A misspelt table must not pass as "no seq scans".
+      results.push({ name: `seq_scans ${qualified}`, limit: `≤ ${max}`, observed: 'no such table', passed: false });
+      continue;
+    }
     const seen = db.tables.find((t) => t.table === qualified);
     const observed = seen?.seq_scans ?? 0;
     results.push({ name: `seq_scans ${qualified}`, limit: `≤ ${max}`, observed: String(observed), passed: observed <= max });

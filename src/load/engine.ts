@@ -109,7 +109,9 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
       }
       serverClosing = false;
       if (draining) {
-        retire(this);
+        // After this returns autocannon may still emit 'timeout' for the lost request: retire the
+        // client once that is recorded, or the run would close before it.
+        setImmediate(() => retire(this));
         return;
       }
       if (afterConnError) {
@@ -132,8 +134,9 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
       // autocannon sends the next request right after this event; a retired client's write goes nowhere.
       if (draining) retire(client);
     });
+    // autocannon reconnects (our wrapper above, which retires the client when draining) before it
+    // emits 'timeout': the timed-out request still counts. A retired client has no timer left.
     client.on('timeout', () => {
-      if (client.destroyed) return;
       recorder.failure(lastRequestIndex, 'timeout', timeoutMs);
       if (draining) retire(client);
     });
@@ -191,8 +194,8 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
       {
         url: target.origin,
         connections: users,
-        // dbtune ends the run itself (below); this only bounds it if that failed.
-        duration: Math.ceil(options.durationMs / 1000) + 30,
+        // dbtune ends the run itself (below, after draining for up to the timeout); this only bounds it if that failed.
+        duration: Math.ceil((options.durationMs + timeoutMs) / 1000) + 30,
         timeout: timeoutMs / 1000,
         // How often autocannon checks for stop(): end within 100 ms of dbtune's timer.
         sampleInt: 100,

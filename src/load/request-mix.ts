@@ -52,7 +52,7 @@ export function buildRequestMix(requests: readonly ScenarioRequest[], options: M
     const usesRows = request.path.columns.length > 0 || request.headers.some(([, t]) => t.columns.length > 0) || (request.body?.columns.length ?? 0) > 0 || (json !== undefined && jsonUsesRows(json));
     const render = (): Pick<MixEntry, 'path' | 'headers' | 'body'> => {
       context.row = usesRows ? nextRow() : undefined;
-      const rendered: Pick<MixEntry, 'path' | 'headers' | 'body'> = { path: renderTemplate(request.path, context), headers: { ...headers } };
+      const rendered: Pick<MixEntry, 'path' | 'headers' | 'body'> = { path: renderTemplate(request.path, context, encodeURIComponent), headers: { ...headers } };
       for (const [name, template] of request.headers) rendered.headers[name] = renderTemplate(template, context);
       if (request.body) rendered.body = renderTemplate(request.body, context);
       else if (json) rendered.body = JSON.stringify(renderJson(json, context));

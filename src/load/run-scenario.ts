@@ -26,7 +26,8 @@ export type LoadEvent =
 
 /** Hooks around each measured stage: the database watch plugs in here. */
 export interface StageObserver {
-  beforeStage(stage: number): Promise<void>;
+  /** `afterUnmeasuredLoad`: a warm-up or ramp just ran, whose statistics must settle first. */
+  beforeStage(stage: number, afterUnmeasuredLoad: boolean): Promise<void>;
   /** What to attach as `database` to the stage result, and thresholds judged on it; `requests` counts those the target received. */
   afterStage(stage: number, requests: number): Promise<{ database: unknown; thresholds: ThresholdResult[] }>;
 }
@@ -72,6 +73,8 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
 
   for (const [i, plan] of stages.entries()) {
     const number = i + 1;
+    // Ctrl-C may come between stages (say, during the database watch's settle wait).
+    if (signal?.aborted) interrupted = true;
     if (interrupted || stopped) {
       results.push(skippedStage(number, plan, requestNames, interrupted ? 'interrupted' : 'an earlier stage failed'));
       continue;
@@ -79,8 +82,10 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     const previousUsers = i === 0 ? 0 : stages[i - 1]!.users;
     if (plan.rampMs > 0) {
       emit({ type: 'phase', stage: number, stages: stages.length, users: plan.users, phase: 'ramp', durationMs: plan.rampMs });
-      for (const users of rampSteps(previousUsers, plan.users)) {
-        interrupted = await unmeasured(base, users, plan.rampMs / RAMP_STEPS);
+      const steps = rampSteps(previousUsers, plan.users);
+      // Few users to climb (0 → 2) give fewer steps: each gets a larger share, the ramp keeps its length.
+      for (const users of steps.length ? steps : [plan.users]) {
+        interrupted = await unmeasured(base, users, plan.rampMs / Math.max(1, steps.length));
         if (interrupted) break;
       }
       if (interrupted) {
@@ -89,7 +94,12 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
       }
     }
     emit({ type: 'phase', stage: number, stages: stages.length, users: plan.users, phase: 'measure', durationMs: plan.durationMs });
-    await options.observer?.beforeStage(number);
+    await options.observer?.beforeStage(number, plan.rampMs > 0 || (i === 0 && options.warmupMs > 0));
+    if (signal?.aborted) {
+      interrupted = true;
+      results.push(skippedStage(number, plan, requestNames, 'interrupted'));
+      continue;
+    }
     const measurement = await runStage({
       ...base,
       users: plan.users,
@@ -98,8 +108,9 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     });
     const { total, byRequest, timeline, seconds } = measurement.recorder.results();
     measurement.recorder.destroy();
-    // The database saw the requests still in flight at the end too.
-    const watched = await options.observer?.afterStage(number, total.requests + measurement.inFlightAtStop);
+    // The requests that reached the target: not those refused before connecting, plus any still in flight.
+    const unreached = (total.errors.connection_refused ?? 0) + (total.errors.tls ?? 0) + (total.errors.connection_error ?? 0);
+    const watched = await options.observer?.afterStage(number, total.requests - unreached + measurement.inFlightAtStop);
     const thresholds = [...evaluateThresholds(plan.thresholds, total), ...(watched?.thresholds ?? [])];
     const passed = !measurement.interrupted && thresholds.every((t) => t.passed);
     const result: StageResult = {

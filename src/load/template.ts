@@ -94,7 +94,11 @@ export interface RenderContext {
   uuid(): string;
 }
 
-export function renderTemplate(template: Template, context: RenderContext): string {
+/**
+ * `encodeRow` is applied to values from the data file: a path passes
+ * encodeURIComponent so that `a b` or `x/y` stay one path segment.
+ */
+export function renderTemplate(template: Template, context: RenderContext, encodeRow?: (value: string) => string): string {
   if (template.constant) return template.parts.length ? (template.parts[0] as { text: string }).text : '';
   let out = '';
   for (const part of template.parts) {
@@ -117,9 +121,11 @@ export function renderTemplate(template: Template, context: RenderContext): stri
       case 'seq':
         out += String(context.nextSeq());
         break;
-      case 'row':
-        out += context.row?.[part.column] ?? '';
+      case 'row': {
+        const value = context.row?.[part.column] ?? '';
+        out += encodeRow ? encodeRow(value) : value;
         break;
+      }
     }
   }
   return out;

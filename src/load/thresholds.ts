@@ -34,10 +34,15 @@ export function evaluateThresholds(thresholds: Thresholds, stats: RequestStats):
     if (limit === undefined) continue;
     const limitMs = parseDuration(limit)!;
     const observed = stats.latency[p];
-    // No response at all: there is no latency to hold the limit with.
-    results.push({ name: p, limit: `≤ ${limit}`, observed: stats.requests ? formatLatency(observed) : 'no responses', passed: stats.requests > 0 && observed <= limitMs });
+    // No latency measured at all (every request refused, say): nothing holds the limit.
+    const measured = stats.latency.max > 0;
+    results.push({ name: p, limit: `≤ ${limit}`, observed: measured ? formatLatency(observed) : 'no responses', passed: measured && observed <= limitMs });
   }
-  if (thresholds.rps !== undefined) results.push({ name: 'rps', limit: `≥ ${thresholds.rps}`, observed: String(stats.rps), passed: stats.rps >= thresholds.rps });
+  if (thresholds.rps !== undefined) {
+    // Failures (refused connections come fast) must not make up a throughput floor.
+    const successful = Math.round(stats.rps * (attempts ? stats.successes / attempts : 0) * 10) / 10;
+    results.push({ name: 'rps', limit: `≥ ${thresholds.rps} successful`, observed: String(successful), passed: successful >= thresholds.rps });
+  }
   return results;
 }
 
@@ -60,7 +65,8 @@ export function formatPercent(rate: number): string {
   const pct = rate * 100;
   if (Number.isInteger(Math.round(pct * 1e6) / 1e6)) return `${Math.round(pct)}%`;
   // Enough digits that 99.96% never shows as a passing-looking "100%".
-  return `${pct >= 99 ? (Math.floor(pct * 100) / 100).toFixed(2) : pct.toFixed(1)}%`;
+  // Rounded down: 98.96% must not read as a passing-looking 99.0%.
+  return `${pct >= 99 ? (Math.floor(pct * 100) / 100).toFixed(2) : (Math.floor(pct * 10) / 10).toFixed(1)}%`;
 }
 
 export function formatLatency(ms: number): string {
@@ -68,12 +74,12 @@ export function formatLatency(ms: number): string {
   return `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)}ms`;
 }
 
-/** Users of the last stage of the unbroken run of passing stages from the first (0 if the first failed). */
+/** The most users among the unbroken run of passing stages from the first (0 if the first failed). */
 export function maxSustainedUsers(stages: ReadonlyArray<{ users: number; passed: boolean; skipped: boolean }>): number {
   let users = 0;
   for (const stage of stages) {
     if (!stage.passed || stage.skipped) break;
-    users = stage.users;
+    users = Math.max(users, stage.users);
   }
   return users;
 }

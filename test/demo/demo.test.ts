@@ -49,6 +49,15 @@ describe('dbtune demo --quick', () => {
   });
 });
 
+describe('dbtune demo, bad usage', () => {
+  it('refuses an unwritable --report before starting anything (exit 2)', async () => {
+    const run = await runCli(['demo', '--quick', '--report', '/nonexistent-dir/r.html']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/cannot write --report file/);
+    expect(run.stdout).not.toMatch(/Seeding/);
+  });
+});
+
 describe('dbtune init', () => {
   it('scaffolds valid files, and refuses to overwrite without --force', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'dbtune-init-'));

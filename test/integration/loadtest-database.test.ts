@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StageDatabase } from '../../src/load/database-watch.js';
 import type { LoadResult } from '../../src/load/result.js';
-import { runCli, useTestDatabase, withDatabase, writeTempFile } from '../support/database.js';
+import { runCli, startCli, useTestDatabase, withDatabase, writeTempFile } from '../support/database.js';
 import { startTarget, type TestTarget } from '../support/http-target.js';
 
 /**
@@ -215,6 +215,21 @@ describe('loadtest with a database to watch', () => {
       await other.pool.end();
       await db.query(`DROP DATABASE ${name} WITH (FORCE)`);
     }
+  });
+
+  it('keeps the load result when the watch session dies mid-stage, saying so', async () => {
+    const file = await writeTempFile('killed.yaml', `scenario: killed\ntarget: ${api.url}\nrequests: [{ name: a, path: /customers-joined }]\nstages: [{ users: 2, duration: 3s }]\n`);
+    const out = path.join(path.dirname(file), 'r.json');
+    const cli = startCli(['loadtest', file, '--database-url', db.url, '--out', out]);
+    await cli.waitForStderr(/stage 1\/1: 2 users/);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dbtune loadtest (database watch)'");
+    const run = await cli.done;
+    // No database thresholds: the stage stands on its HTTP figures; the watch's failure is reported.
+    expect(run.code, run.stderr).toBe(0);
+    const stage = (JSON.parse(await readFile(out, 'utf8')) as LoadResult).stages[0]!;
+    expect(stage.requests).toBeGreaterThan(0);
+    expect((stage.database as { error?: string }).error).toMatch(/the database watch failed/);
   });
 
   it('exits 3 before any load when the database to watch is unreachable', async () => {

@@ -32,8 +32,9 @@ describe('thresholds', () => {
     [{ success_rate: 0.995 }, 'success_rate', true],
     [{ max_error_rate: '0.5%' }, 'max_error_rate', true],
     [{ max_error_rate: 0.004 }, 'max_error_rate', false],
-    [{ rps: 500 }, 'rps', true],
-    [{ rps: 501 }, 'rps', false],
+    // rps floors count successful requests: 500 rps at 99.5% success is 497.5.
+    [{ rps: 497 }, 'rps', true],
+    [{ rps: 498 }, 'rps', false],
   ] as const)('%j → %s passed=%s', (thresholds, name, passed) => {
     const result = evaluateThresholds(thresholds, stats()).find((t) => t.name === name && !t.default);
     expect(result?.passed).toBe(passed);
@@ -45,6 +46,11 @@ describe('thresholds', () => {
       expect.objectContaining({ name: 'p95', passed: true }),
     ]);
     expect(evaluateThresholds({ max_error_rate: '60%' }, stats({ success_rate: 0.5, successes: 500, failures: 500 })).some((t) => t.default)).toBe(false);
+  });
+
+  it('fails latency limits when every request failed to connect (no latency measured)', () => {
+    const refused = stats({ requests: 50, successes: 0, failures: 50, success_rate: 0, errors: { connection_refused: 50 }, latency: { min: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0, mean: 0 } });
+    expect(evaluateThresholds({ p95: '50ms', max_error_rate: '100%' }, refused).find((t) => t.name === 'p95')).toMatchObject({ passed: false, observed: 'no responses' });
   });
 
   it('fails latency limits when nothing answered, instead of passing on zeros', () => {
@@ -63,6 +69,7 @@ describe('thresholds', () => {
     expect(formatPercent(0.5)).toBe('50%');
     expect(formatPercent(0.99)).toBe('99%');
     expect(formatPercent(0.123)).toBe('12.3%');
+    expect(formatPercent(0.9896)).toBe('98.9%');
   });
 
   it('max sustained users: the last passing stage of the unbroken run from the first', () => {
@@ -72,6 +79,7 @@ describe('thresholds', () => {
     expect(maxSustainedUsers([s(10, true), s(50, false), s(100, true)])).toBe(10);
     expect(maxSustainedUsers([s(10, true), s(50, true), s(100, true)])).toBe(100);
     expect(maxSustainedUsers([])).toBe(0);
+    expect(maxSustainedUsers([s(100, true), s(10, true)])).toBe(100);
   });
 });
 
@@ -188,6 +196,17 @@ describe('load compare', () => {
 });
 
 describe('database watch helpers', () => {
+  it('fails a seq_scans limit on a table the statistics do not know, instead of passing on 0', async () => {
+    const { evaluateDatabaseThresholds } = await import('../../src/load/database-watch.js');
+    const db = { tables: [{ table: 'public.orders', seq_scans: 2, seq_rows_read: 10, index_scans: 0, index_rows_fetched: 0 }] } as unknown as Parameters<typeof evaluateDatabaseThresholds>[1];
+    const results = evaluateDatabaseThresholds({ seq_scans: { orders: 5, ordrs: 0, 'public.items': 0 } }, db, new Set(['public.orders', 'public.items']));
+    expect(results.map((r) => [r.name, r.observed, r.passed])).toEqual([
+      ['seq_scans public.orders', '2', true],
+      ['seq_scans public.ordrs', 'no such table', false],
+      ['seq_scans public.items', '0', true],
+    ]);
+  });
+
   it('reads block I/O time under each version\'s column names (renamed in PostgreSQL 17)', async () => {
     const { ioTimeColumns } = await import('../../src/load/database-watch.js');
     expect(ioTimeColumns(new Set(['calls', 'blk_read_time', 'blk_write_time']))).toEqual(['blk_read_time', 'blk_write_time']);

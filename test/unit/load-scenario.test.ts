@@ -79,6 +79,19 @@ unknown: 1
     ]);
   });
 
+  it('refuses what would break or mislead the request: HEAD, raw spaces, multi-line headers, empty stages', async () => {
+    const problems = await problemsOf(
+      'scenario: s\ntarget: http://127.0.0.1:3000\nrequests:\n  - { name: a, method: HEAD, path: "/x?q={{pick a b}}" }\n  - { name: b, path: "/search?q=hello world" }\n  - { name: c, path: /c, headers: { "x bad": v, x-ok: "line\\nbreak" } }\nstages: [{ users: 1, duration: 0s }]\n',
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^4:24 requests\[0\]\.method: expected one of "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"/),
+      expect.stringMatching(/^5:22 requests\[1\]\.path: a path without spaces or control characters/),
+      expect.stringMatching(/^6:\d+ requests\[2\]\.headers.*a header name/),
+      expect.stringMatching(/^6:\d+ requests\[2\]\.headers\.x-ok: a header value on one line/),
+      expect.stringMatching(/^7:\d+ stages\[0\]\.duration: a stage of at least 1s/),
+    ]);
+  });
+
   it('wants json or body, not both', async () => {
     const problems = await problemsOf('scenario: s\ntarget: http://127.0.0.1:3000\nrequests:\n  - name: r\n    path: /x\n    method: POST\n    json: { a: 1 }\n    body: b\nstages: [{ users: 1, duration: 1s }]\n');
     expect(problems).toEqual(['8:11 requests[0].body: give `json` or `body`, not both']);
