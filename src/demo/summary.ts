@@ -2,7 +2,7 @@ import type { SavedExplain } from '../explain/saved-result.js';
 import type { StageDatabase } from '../load/database-watch.js';
 import type { LoadResult } from '../load/result.js';
 import { formatLatency, formatPercent } from '../load/thresholds.js';
-import type { Report, ReportRow } from '../report/model.js';
+import { columns, type Report, type ReportRow } from '../report/model.js';
 
 /**
  * The demo's closing table: per stage, p95, rps, success rate and queries per
@@ -66,25 +66,12 @@ export function demoSummary(explainBefore: SavedExplain, explainAfter: SavedExpl
     sections: [
       {
         title: 'Load, per stage',
-        columns: [
-          { key: 'stage', header: 'stage' },
-          { key: 'p95', header: 'p95' },
-          { key: 'change', header: 'change' },
-          { key: 'rps', header: 'rps' },
-          { key: 'success', header: 'success' },
-          { key: 'qpr', header: 'queries/request' },
-          { key: 'status', header: 'thresholds' },
-        ],
+        columns: columns('stage', 'p95', 'change', 'rps', 'success', ['qpr', 'queries/request'], ['status', 'thresholds']),
         rows: stageRows,
       },
       {
         title: 'Checks',
-        columns: [
-          { key: 'check', header: 'check' },
-          { key: 'plan', header: 'plan' },
-          { key: 'time', header: 'p50' },
-          { key: 'status', header: 'status' },
-        ],
+        columns: columns('check', 'plan', ['time', 'p50'], 'status'),
         rows: checkRows,
       },
     ],

@@ -68,7 +68,7 @@ function summaryTable(stages: StageResult[], pairs: Array<StageResult | undefine
 function stageSection(s: StageResult): string {
   const notes = [
     s.ended_early ? `Ended early: ${esc(s.ended_early)}` : '',
-    s.generator?.saturated ? `Load generator saturated (${s.generator.cpu_cores.toFixed(2)} cores, event loop p99 ${ms(s.generator.event_loop_p99_ms)}): numbers may describe dbtune rather than the target.` : '',
+    s.generator?.saturated ? `Load generator saturated (event loop ${Math.round((s.generator.event_loop_utilization ?? 0) * 100)}% busy, timers late by ${ms(s.generator.event_loop_p99_ms)} at p99): numbers may describe dbtune rather than the target.` : '',
   ].filter(Boolean);
   const requests = s.by_request.map((r) => [esc(r.name), String(r.requests), pct(r.success_rate), r.rps.toFixed(1), ms(r.latency.p50), ms(r.latency.p95), ms(r.latency.p99), esc(errorList(r.errors))]);
   return `<section class="stage"><h2>Stage ${s.stage} · ${s.users} users <span class="badge ${stageStatus(s)}">${stageStatus(s)}</span></h2>

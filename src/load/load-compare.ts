@@ -1,5 +1,5 @@
 import { DbtuneError } from '../errors.js';
-import { countLabels, type Report, type ReportRow, type RowStatus } from '../report/model.js';
+import { columns, countLabels, type Report, type ReportRow, type RowStatus } from '../report/model.js';
 import type { StageDatabase } from './database-watch.js';
 import type { LoadResult, StageResult, TimelinePoint } from './result.js';
 import { formatLatency, formatPercent } from './thresholds.js';
@@ -198,14 +198,7 @@ export function loadCompareReport(before: LoadResult, after: LoadResult, rows: S
       status: m.verdict,
     },
   });
-  const columns = [
-    { key: 'stage', header: 'stage' },
-    { key: 'request', header: 'request' },
-    { key: 'metric', header: 'metric' },
-    { key: 'change', header: 'before → after' },
-    { key: 'delta', header: 'change' },
-    { key: 'status', header: 'verdict' },
-  ];
+  const table = columns('stage', 'request', 'metric', ['change', 'before → after'], ['delta', 'change'], ['status', 'verdict']);
   const stageRows = rows.filter((r) => !r.request).flatMap((r) => r.metrics.map((m) => toRow(r, m)));
   const requestRows = rows.filter((r) => r.request).flatMap((r) => r.metrics.filter((m) => m.metric === 'p95' || m.metric === 'rps').map((m) => toRow(r, m)));
   const describe = (r: LoadResult) => `${r.context.started_at}${r.context.git_commit ? ` @ ${r.context.git_commit.slice(0, 10)}` : ''} against ${r.context.target}`;
@@ -231,9 +224,9 @@ export function loadCompareReport(before: LoadResult, after: LoadResult, rows: S
     title: `dbtune compare: ${after.context.scenario}`,
     passed: true,
     sections: [
-      { title: 'Stages', columns, rows: stageRows },
-      { title: 'Requests', columns, rows: requestRows },
-      ...(databaseRows.length ? [{ title: 'Database', columns, rows: databaseRows }] : []),
+      { title: 'Stages', columns: table, rows: stageRows },
+      { title: 'Requests', columns: table, rows: requestRows },
+      ...(databaseRows.length ? [{ title: 'Database', columns: table, rows: databaseRows }] : []),
     ],
     summary: `max sustained users ${before.max_sustained_users} → ${after.max_sustained_users}; ${countLabels(stageVerdicts)}`,
     notes,

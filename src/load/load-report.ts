@@ -1,4 +1,4 @@
-import type { Report, ReportRow } from '../report/model.js';
+import { columns, type Report, type ReportRow } from '../report/model.js';
 import type { StageDatabase } from './database-watch.js';
 import type { ErrorCounts, LoadResult, StageResult } from './result.js';
 import { formatLatency, formatPercent } from './thresholds.js';
@@ -118,47 +118,18 @@ export function loadReport(result: LoadResult): Report {
       {
         title: 'Stages',
         junit: false,
-        columns: [
-          { key: 'stage', header: 'stage' },
-          { key: 'users', header: 'users' },
-          { key: 'status', header: 'status' },
-          { key: 'requests', header: 'requests' },
-          { key: 'rps', header: 'rps' },
-          { key: 'success', header: 'success' },
-          { key: 'p50', header: 'p50' },
-          { key: 'p95', header: 'p95' },
-          { key: 'p99', header: 'p99' },
-          { key: 'max', header: 'max' },
-          { key: 'errors', header: 'errors' },
-        ],
+        columns: columns('stage', 'users', 'status', 'requests', 'rps', 'success', 'p50', 'p95', 'p99', 'max', 'errors'),
         rows: stageRows,
       },
       {
         title: 'Thresholds',
-        columns: [
-          { key: 'stage', header: 'stage' },
-          { key: 'users', header: 'users' },
-          { key: 'threshold', header: 'threshold' },
-          { key: 'limit', header: 'limit' },
-          { key: 'observed', header: 'observed' },
-          { key: 'status', header: 'status' },
-        ],
+        columns: columns('stage', 'users', 'threshold', 'limit', 'observed', 'status'),
         rows: thresholdRows,
       },
       {
         title: 'Requests',
         junit: false,
-        columns: [
-          { key: 'stage', header: 'stage' },
-          { key: 'request', header: 'request' },
-          { key: 'requests', header: 'requests' },
-          { key: 'rps', header: 'rps' },
-          { key: 'success', header: 'success' },
-          { key: 'p50', header: 'p50' },
-          { key: 'p95', header: 'p95' },
-          { key: 'p99', header: 'p99' },
-          { key: 'errors', header: 'errors' },
-        ],
+        columns: columns('stage', 'request', 'requests', 'rps', 'success', 'p50', 'p95', 'p99', 'errors'),
         rows: requestRows,
       },
       ...(databaseRows.length
@@ -166,17 +137,7 @@ export function loadReport(result: LoadResult): Report {
             {
               title: 'Database',
               junit: false,
-              columns: [
-                { key: 'stage', header: 'stage' },
-                { key: 'users', header: 'users' },
-                { key: 'source', header: 'counted' },
-                { key: 'qpr', header: 'queries/request' },
-                { key: 'connections', header: 'connections' },
-                { key: 'idle_in_tx', header: 'idle in tx (peak)' },
-                { key: 'cache', header: 'cache hit' },
-                { key: 'seq', header: 'most seq scans' },
-                { key: 'top', header: 'top statement (per request)' },
-              ],
+              columns: columns('stage', 'users', ['source', 'counted'], ['qpr', 'queries/request'], 'connections', ['idle_in_tx', 'idle in tx (peak)'], ['cache', 'cache hit'], ['seq', 'most seq scans'], ['top', 'top statement (per request)']),
               rows: databaseRows,
             },
           ]
@@ -186,14 +147,7 @@ export function loadReport(result: LoadResult): Report {
             {
               title: 'Index use',
               junit: false,
-              columns: [
-                { key: 'stage', header: 'stage' },
-                { key: 'users', header: 'users' },
-                { key: 'index', header: 'index' },
-                { key: 'table', header: 'table' },
-                { key: 'scans', header: 'scans' },
-                { key: 'status', header: 'status' },
-              ],
+              columns: columns('stage', 'users', 'index', 'table', 'scans', 'status'),
               rows: indexRows,
             },
           ]

@@ -49,6 +49,11 @@ export interface Report {
 export const OUTPUT_FORMATS = ['table', 'json', 'junit', 'markdown'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/** Columns from keys, the header being the key unless given: `columns('stage', ['qpr', 'queries/request'])`. */
+export function columns(...specs: Array<string | [key: string, header: string]>): ReportColumn[] {
+  return specs.map((spec) => (typeof spec === 'string' ? { key: spec, header: spec } : { key: spec[0], header: spec[1] }));
+}
+
 /** "3 created, 1 exists" from a list of labels, in first-seen order. */
 export function countLabels(labels: readonly string[]): string {
   const counts = new Map<string, number>();
