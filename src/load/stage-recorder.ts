@@ -32,7 +32,22 @@ class Tally {
   bytes = 0;
   readonly errors: ErrorCounts = {};
 
-  fail(kind: string): void {
+  respond(micros: number, bytes: number, status: number, success: boolean): void {
+    this.requests++;
+    this.bytes += bytes;
+    this.histogram.recordValue(micros);
+    if (success) this.successes++;
+    else this.fail(`http_${status}`);
+  }
+
+  /** A request with no response; a timeout counts at `micros`. */
+  lose(kind: string, micros: number | undefined): void {
+    this.requests++;
+    this.fail(kind);
+    if (micros !== undefined) this.histogram.recordValue(micros);
+  }
+
+  private fail(kind: string): void {
     this.failures++;
     this.errors[kind] = (this.errors[kind] ?? 0) + 1;
   }
@@ -75,14 +90,9 @@ export class StageRecorder {
   response(requestIndex: number, status: number, bytes: number, latencyMs: number, success: boolean): void {
     if (this.closedAt !== undefined) return;
     const micros = Math.max(1, Math.round(latencyMs * 1000));
-    const tally = this.byRequest[requestIndex]!;
-    for (const t of [this.total, tally]) {
-      t.requests++;
-      t.bytes += bytes;
-      t.histogram.recordValue(micros);
-      if (success) t.successes++;
-      else t.fail(`http_${status}`);
-    }
+    // Called for every response: no per-call allocation beyond an error's key.
+    this.total.respond(micros, bytes, status, success);
+    this.byRequest[requestIndex]!.respond(micros, bytes, status, success);
     this.second.recordValue(micros);
     this.secondRequests++;
     if (!success) this.secondFailures++;
@@ -92,13 +102,10 @@ export class StageRecorder {
   /** A request that got no response: timed out (counted at `latencyMs`) or lost with its connection. */
   failure(requestIndex: number, kind: string, latencyMs?: number): void {
     if (this.closedAt !== undefined) return;
-    const tally = this.byRequest[requestIndex]!;
-    for (const t of [this.total, tally]) {
-      t.requests++;
-      t.fail(kind);
-      if (latencyMs !== undefined) t.histogram.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
-    }
-    if (latencyMs !== undefined) this.second.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+    const micros = latencyMs === undefined ? undefined : Math.max(1, Math.round(latencyMs * 1000));
+    this.total.lose(kind, micros);
+    this.byRequest[requestIndex]!.lose(kind, micros);
+    if (micros !== undefined) this.second.recordValue(micros);
     this.secondRequests++;
     this.secondFailures++;
   }
