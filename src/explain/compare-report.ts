@@ -1,5 +1,5 @@
 import { DbtuneError } from '../errors.js';
-import { countLabels, type Report, type ReportRow } from '../report/model.js';
+import { columns, countLabels, type Report, type ReportRow } from '../report/model.js';
 import type { SavedCheck, SavedExplain } from './saved-result.js';
 
 export type Verdict = 'faster' | 'slower' | 'no significant change' | 'status changed' | 'only before' | 'only after';
@@ -77,14 +77,7 @@ export function compareReport(before: SavedExplain, after: SavedExplain, rows: C
     sections: [
       {
         title: 'checks',
-        columns: [
-          { key: 'check', header: 'check' },
-          { key: 'p50', header: 'p50 before → after' },
-          { key: 'change', header: 'change' },
-          { key: 'p95', header: 'p95 before → after' },
-          { key: 'buffers', header: 'buffers' },
-          { key: 'status', header: 'verdict' },
-        ],
+        columns: columns('check', ['p50', 'p50 before → after'], 'change', ['p95', 'p95 before → after'], 'buffers', ['status', 'verdict']),
         rows: tableRows,
       },
     ],

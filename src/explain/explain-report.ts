@@ -1,15 +1,8 @@
-import { countLabels, type Report, type ReportColumn, type ReportRow, type RowStatus } from '../report/model.js';
+import { columns, countLabels, type Report, type ReportColumn, type ReportRow, type RowStatus } from '../report/model.js';
 import type { AssertionResult } from './assertions.js';
 import type { CheckResult, CheckStatus, PlanOutcome } from './run-check.js';
 
-export const CHECK_COLUMNS: ReportColumn[] = [
-  { key: 'check', header: 'check' },
-  { key: 'status', header: 'status' },
-  { key: 'p50', header: 'p50' },
-  { key: 'p95', header: 'p95' },
-  { key: 'plan', header: 'plan' },
-  { key: 'reason', header: 'reason' },
-];
+export const CHECK_COLUMNS: ReportColumn[] = columns('check', 'status', 'p50', 'p95', 'plan', 'reason');
 
 /** Whether a check result counts as passed; inconclusive passes unless --fail-inconclusive. */
 export function checkPassed(result: CheckResult, failInconclusive: boolean): boolean {

@@ -1,6 +1,6 @@
 import { displayQualified } from '../db/identifiers.js';
 import { formatMs } from '../config/duration.js';
-import { countLabels, type Report, type ReportRow, type RowStatus } from '../report/model.js';
+import { columns, countLabels, type Report, type ReportRow, type RowStatus } from '../report/model.js';
 import { describeBlocker } from './build-monitor.js';
 import { formatDifference } from './compare.js';
 import type { AppliedAction, AppliedIndex, ExecutionResult } from './execute-plan.js';
@@ -60,7 +60,7 @@ export function planReport(plans: readonly IndexPlan[], server: ServerInfo, extr
     command: 'plan',
     title: 'dbtune plan',
     passed: blocking.length === 0,
-    sections: [{ title: 'indexes', columns: columns('state', 'action'), rows }],
+    sections: [{ title: 'indexes', columns: indexColumns('state', 'action'), rows }],
     summary: `${plans.length} ${plans.length === 1 ? 'index' : 'indexes'}: ${countLabels(plans.map((p) => p.action === 'none' ? 'ok' : p.action))}`,
     notes: [...extraNotes, ...(plans.some((p) => p.statements.length) ? ['run `dbtune apply` with the same files to execute these statements'] : [])],
     document: {
@@ -128,7 +128,7 @@ export function executionReport(command: 'apply' | 'drop', run: ExecutionResult,
     command,
     title: `dbtune ${command}`,
     passed,
-    sections: [{ title: 'indexes', columns: columns('state', 'action', true), rows }],
+    sections: [{ title: 'indexes', columns: indexColumns('state', 'action', true), rows }],
     summary: `${run.indexes.length} ${run.indexes.length === 1 ? 'index' : 'indexes'}: ${countLabels(run.indexes.map((r) => r.action))}`,
     notes,
     document: {
@@ -167,15 +167,9 @@ function resultDetails(result: AppliedIndex): string[] {
   return lines;
 }
 
-function columns(stateHeader: string, actionHeader: string, withTime = false) {
-  return [
-    { key: 'index', header: 'index' },
-    { key: 'table', header: 'table' },
-    { key: 'state', header: stateHeader },
-    { key: 'status', header: actionHeader },
-    ...(withTime ? [{ key: 'time', header: 'time' }] : []),
-    { key: 'reason', header: 'reason' },
-  ];
+/** The index table's columns; plan and apply name their state and action columns differently. */
+function indexColumns(stateHeader: string, actionHeader: string, withTime = false) {
+  return columns('index', 'table', ['state', stateHeader], ['status', actionHeader], ...(withTime ? ['time'] : []), 'reason');
 }
 
 /** `--format sql`: a script a person can run by hand (outside a transaction). */
@@ -223,22 +217,11 @@ export function verifyReport(
     if (row.status === 'fail') row.message = `${v.status}: ${v.reason}`;
     return row;
   });
-  const sections: Report['sections'] = [{ title: 'indexes', columns: [
-    { key: 'index', header: 'index' },
-    { key: 'table', header: 'table' },
-    { key: 'status', header: 'status' },
-    { key: 'reason', header: 'reason' },
-  ], rows }];
+  const sections: Report['sections'] = [{ title: 'indexes', columns: columns('index', 'table', 'status', 'reason'), rows }];
   if (findings) {
     sections.push({
       title: 'redundant indexes',
-      columns: [
-        { key: 'index', header: 'index' },
-        { key: 'table', header: 'table' },
-        { key: 'status', header: 'finding' },
-        { key: 'covered_by', header: 'covered by' },
-        { key: 'reason', header: 'reason' },
-      ],
+      columns: columns('index', 'table', ['status', 'finding'], ['covered_by', 'covered by'], 'reason'),
       rows: findings.map((f) => ({
         id: displayQualified(f.index),
         status: 'fail' as const,
