@@ -4,6 +4,7 @@ import { indexKey, indexQualifiedName, type IndexDeclaration } from '../indexing
 import { planReport, planSqlScript } from '../indexing/index-report.js';
 import { indexState } from '../indexing/index-state.js';
 import { planDrop } from '../indexing/plan.js';
+import { assertPlannedStatements } from '../indexing/statement-check.js';
 import { emitReport, write } from '../report/emit.js';
 import { runPlansAndReport, withRunLock } from './run-plans.js';
 import { buildSettings, lockWaitOption, type ApplyOptions } from './apply.js';
@@ -40,5 +41,7 @@ export const run: CommandHandler<DropOptions> = async (files, options, context) 
 
 async function planDrops(session: Parameters<typeof readCatalog>[0], declarations: readonly IndexDeclaration[]) {
   const catalog = await readCatalog(session, { indexes: declarations.map(indexQualifiedName), tables: [] });
-  return declarations.map((d) => planDrop(d, indexState(d, catalog.indexes.get(indexKey(d)), undefined, undefined)));
+  const plans = declarations.map((d) => planDrop(d, indexState(d, catalog.indexes.get(indexKey(d)), undefined, undefined)));
+  await assertPlannedStatements(plans);
+  return plans;
 }

@@ -1,6 +1,7 @@
 import { loadIndexSets } from '../config/load-index-sets.js';
 import { inspectIndexes } from '../indexing/inspect.js';
 import { planIndexes } from '../indexing/plan.js';
+import { assertPlannedStatements } from '../indexing/statement-check.js';
 import { planReport, planSqlScript } from '../indexing/index-report.js';
 import { emitReport, write } from '../report/emit.js';
 import { connectionOptions, loadConfig, openSession, outputFormat, refuseBrokenConcurrentBuilds, throwIfRejected, type CommandHandler, type CommonOptions } from './shared.js';
@@ -26,6 +27,7 @@ export const run: CommandHandler<PlanOptions> = async (files, options, { io }) =
     const inspection = await inspectIndexes(session, sets.flatMap((s) => s.indexes));
     throwIfRejected(inspection);
     const plans = planIndexes(inspection.indexes, { rebuildDrift: options.rebuildDrift ?? false });
+    await assertPlannedStatements(plans);
     if (format === 'sql') {
       await write(io.stdout, planSqlScript(plans, options.analyze ?? config.apply?.analyze ?? true));
       return 'ok';

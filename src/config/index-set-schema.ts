@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { parseColumnSpec } from './column-spec.js';
-import { checkSqlFragment } from '../db/sql-fragment.js';
 import { parseIdentifier, parseQualifiedName } from '../db/identifiers.js';
 
 /**
@@ -32,14 +31,8 @@ const qualifiedName = (what: string) =>
     })
     .meta({ description: `${what}: name or schema.name (schema defaults to public)` });
 
-const sqlFragment = (what: string) =>
-  z
-    .string()
-    .min(1)
-    .superRefine((value, ctx) => {
-      const check = checkSqlFragment(value);
-      if (!check.ok) ctx.addIssue({ code: 'custom', message: `${what} ${check.error}` });
-    });
+/** Raw SQL; PostgreSQL's own parser checks it once the file is read (load-index-sets.ts, sql/fragment.ts). */
+const sqlFragment = (what: string) => z.string().trim().min(1, `${what} is empty`);
 
 const order = z.enum(['asc', 'desc']).meta({ description: 'Sort order of the key (btree only). Default asc.' });
 const nulls = z.enum(['first', 'last']).meta({ description: 'Where NULLs sort (btree only). Default: last for asc, first for desc.' });

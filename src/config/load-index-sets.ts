@@ -7,6 +7,8 @@ import { InputProblemsError, type Problem } from './problems.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
 import { zodIssuesToProblems } from './zod-problems.js';
 import { parseDuration } from './duration.js';
+import { loadPgParser, type PgParser } from '../sql/pg-parser.js';
+import { validateFragment, type FragmentKind } from '../sql/fragment.js';
 import { indexKey, type IndexDeclaration, type IndexKey, type IndexSet, type CheckDeclaration } from '../indexing/declaration.js';
 
 /** Reads and YAML-parses files; unreadable files and syntax errors become problems. */
@@ -58,7 +60,8 @@ export async function loadIndexSets(files: readonly string[]): Promise<IndexSet[
       problems.push(...zodIssuesToProblems(parsed.error.issues, source, indexSetSchema as z.ZodType));
       continue;
     }
-    const set = toIndexSet(parsed.data, source, problems);
+    const parser = hasFragments(parsed.data) ? await loadPgParser() : undefined;
+    const set = toIndexSet(parsed.data, source, problems, parser);
     for (const declaration of set.indexes) {
       const key = indexKey(declaration);
       const first = seen.get(key);
@@ -135,12 +138,31 @@ function duplicateCheckNames(groups: ReadonlyArray<{ checks: CheckDeclaration[] 
   return problems;
 }
 
-function toIndexSet(file: IndexSetFile, source: YamlSource, problems: Problem[]): IndexSet {
+function hasFragments(file: IndexSetFile): boolean {
+  return file.indexes.some((entry) => entry.where !== undefined || entry.columns.some((key) => typeof key !== 'string' && key.expression !== undefined));
+}
+
+/** Reads raw SQL with PostgreSQL's parser; the text dbtune will use, or undefined after recording the problem. */
+type FragmentReader = (path: Array<string | number>, kind: FragmentKind, text: string) => string | undefined;
+
+function fragmentReader(parser: PgParser | undefined, source: YamlSource, problems: Problem[]): FragmentReader {
+  return (path, kind, text) => {
+    if (!parser) throw new Error('internal: an index set with SQL fragments was read without the parser');
+    const check = validateFragment(parser, kind, text);
+    if (check.ok) return check.sql;
+    const near = check.offset === undefined ? '' : ` (at character ${check.offset + 1}${check.offset < text.length ? `: ${JSON.stringify(text.slice(check.offset, check.offset + 20))}` : ', the end'})`;
+    problems.push(source.problemAt(path, `${kind} ${check.error}${near}`));
+    return undefined;
+  };
+}
+
+function toIndexSet(file: IndexSetFile, source: YamlSource, problems: Problem[], parser: PgParser | undefined): IndexSet {
   const at = (path: Array<string | number>) => {
     const p = source.problemAt(path, '');
     return { file: p.file, line: p.line, col: p.col };
   };
-  const indexes = file.indexes.map((entry, i) => toDeclaration(entry, file.set, at(['indexes', i])));
+  const fragment = fragmentReader(parser, source, problems);
+  const indexes = file.indexes.map((entry, i) => toDeclaration(entry, file.set, at(['indexes', i]), (path, kind, text) => fragment(['indexes', i, ...path], kind, text)));
   const set: IndexSet = { name: file.set, file: source.file, indexes, checks: toChecks(file.checks ?? [], source, problems) };
   if (file.description !== undefined) set.description = file.description;
   return set;
@@ -177,25 +199,28 @@ function must<T>(result: { ok: true; value: T } | { ok: false; error: string }):
   return result.value;
 }
 
-function toDeclaration(entry: IndexEntry, set: string, source: IndexDeclaration['source']): IndexDeclaration {
+function toDeclaration(entry: IndexEntry, set: string, source: IndexDeclaration['source'], fragment: FragmentReader): IndexDeclaration {
   const declaration: IndexDeclaration = {
     name: must(parseIdentifier(entry.name)),
     table: must(parseQualifiedName(entry.table)),
     method: entry.using ?? 'btree',
     unique: entry.unique ?? false,
-    keys: entry.columns.map(toKey),
+    keys: entry.columns.map((key, k) => toKey(key, (text) => fragment(['columns', k, 'expression'], 'expression', text))),
     include: (entry.include ?? []).map((c) => must(parseIdentifier(c))),
     storage: Object.fromEntries(Object.entries(entry.with ?? {}).map(([k, v]) => [k, String(v)])),
     nullsNotDistinct: entry.nulls_not_distinct ?? false,
     set,
     source,
   };
-  if (entry.where !== undefined) declaration.where = entry.where;
+  if (entry.where !== undefined) {
+    const where = fragment(['where'], 'where', entry.where);
+    if (where !== undefined) declaration.where = where;
+  }
   if (entry.tablespace !== undefined) declaration.tablespace = must(parseIdentifier(entry.tablespace));
   return declaration;
 }
 
-function toKey(entry: IndexKeyEntry): IndexKey {
+function toKey(entry: IndexKeyEntry, expression: (text: string) => string | undefined): IndexKey {
   if (typeof entry === 'string') {
     const spec = must(parseColumnSpec(entry));
     const key: IndexKey = { kind: 'column', column: spec.column };
@@ -205,7 +230,7 @@ function toKey(entry: IndexKeyEntry): IndexKey {
   }
   const key: IndexKey =
     entry.expression !== undefined
-      ? { kind: 'expression', expression: entry.expression }
+      ? { kind: 'expression', expression: expression(entry.expression) ?? entry.expression }
       : { kind: 'column', column: must(parseIdentifier(entry.column!)) };
   if (entry.order) key.order = entry.order;
   if (entry.nulls) key.nulls = entry.nulls;

@@ -81,7 +81,7 @@ export async function connect(options: ConnectionOptions, connectOptions: Connec
   const { client, isBroken } = connected;
   let row: { pid: number; num: string; version: string };
   try {
-    // standard_conforming_strings on: the fragment guard (sql-fragment.ts) reads strings the way the server must.
+    // standard_conforming_strings on: raw SQL in index sets was validated by a parser that reads strings this way (sql/fragment.ts).
     const info = await client.query<{ pid: number; num: string; version: string }>({
       text: "SELECT pg_backend_pid() AS pid, current_setting('server_version_num') AS num, current_setting('server_version') AS version, set_config('standard_conforming_strings', 'on', false) AS scs",
       queryMode: 'extended',

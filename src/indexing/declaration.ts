@@ -31,7 +31,7 @@ export interface IndexDeclaration {
   unique: boolean;
   keys: IndexKey[];
   include: string[];
-  /** Raw SQL predicate of a partial index, checked by `checkSqlFragment`. */
+  /** Raw SQL predicate of a partial index, as PostgreSQL's parser read it (sql/fragment.ts). */
   where?: string;
   /** Storage parameters (`WITH (...)`), values as PostgreSQL stores them. */
   storage: Record<string, string>;

@@ -7,6 +7,7 @@ import { describeBlocker, snapshotBuilds, type BlockingSession, type BuildSnapsh
 import { tableKey } from './declaration.js';
 import { analyzeSql, dropIndexSql } from './index-sql.js';
 import type { IndexPlan, PlannedStatement } from './plan.js';
+import { assertPlannedStatements } from './statement-check.js';
 
 /** Session settings and budgets for builds. */
 export interface BuildSettings {
@@ -113,6 +114,7 @@ export async function executePlans(
   },
 ): Promise<ExecutionResult> {
   const { signal, onEvent } = hooks;
+  await assertPlannedStatements(plans);
   const results = new Map<IndexPlan, AppliedIndex>();
   const finish = (result: AppliedIndex) => {
     results.set(result.plan, result);

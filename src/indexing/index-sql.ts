@@ -16,7 +16,8 @@ export interface CreateIndexOptions {
 /**
  * The one `CREATE INDEX` statement for a declaration. Names are always
  * quoted; raw SQL (expressions, predicate) is wrapped in parentheses after
- * `checkSqlFragment` has made sure it cannot close them.
+ * PostgreSQL's parser has read it in exactly that place (sql/fragment.ts);
+ * the whole statement is parsed again before it runs (statement-check.ts).
  */
 export function createIndexSql(index: IndexDeclaration, options: CreateIndexOptions): string {
   const parts = [

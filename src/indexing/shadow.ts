@@ -4,6 +4,8 @@ import { pgErrorFields, type PgErrorFields } from '../errors.js';
 import { readCatalog, TEMP_SCHEMA, type LiveIndex } from './catalog.js';
 import { indexKey, tableKey, type IndexDeclaration } from './declaration.js';
 import { createIndexSql } from './index-sql.js';
+import { loadPgParser } from '../sql/pg-parser.js';
+import { assertOneStatement } from '../sql/statement-guard.js';
 
 /** What PostgreSQL made of each declaration. */
 export interface ShadowResult {
@@ -28,6 +30,8 @@ const NO_TEMP_OBJECTS = new Set(['42501', '25006', '0A000']);
  *
  * Constant round trips, whatever the number of indexes: the DDL runs in one
  * call of a temporary PL/pgSQL function that traps each statement's error.
+ * PL/pgSQL's EXECUTE would run several statements from one string, so every
+ * string is first proven to be exactly one statement of the intended kind.
  */
 export async function shadowBuild(session: SqlSession, declarations: readonly IndexDeclaration[]): Promise<ShadowResult> {
   const result: ShadowResult = { normalized: new Map(), rejected: new Map() };
@@ -60,6 +64,10 @@ export async function shadowBuild(session: SqlSession, declarations: readonly In
     );
     statementOwner.push({ kind: 'index', key });
   });
+
+  // Each EXECUTE below gets one statement; the parser proves it before anything is sent.
+  const parser = await loadPgParser();
+  statements.forEach((sql, i) => assertOneStatement(parser, sql, statementOwner[i]!.kind === 'table' ? 'CreateStmt' : 'IndexStmt'));
 
   await session.query('BEGIN');
   try {

@@ -113,7 +113,6 @@ function codePointToIndex(sql: string, codePoints: number): number {
  * string indices. Returns a mapping from byte offset to UTF-16 index.
  */
 function byteToIndex(sql: string): (byte: number) => number {
-  // eslint-disable-next-line no-control-regex
   if (!/[^\x00-\x7f]/.test(sql)) return (byte) => byte;
   const starts: number[] = [];
   let byte = 0;

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { checkSqlFragment } from '../../src/db/sql-fragment.js';
+import { loadPgParser } from '../../src/sql/pg-parser.js';
+import { validateFragment, type FragmentKind } from '../../src/sql/fragment.js';
 
-describe('checkSqlFragment', () => {
+const parser = await loadPgParser();
+const check = (sql: string, kind: FragmentKind = 'where') => validateFragment(parser, kind, sql);
+
+describe('validateFragment', () => {
   describe('accepts real predicates and expressions', () => {
     it.each([
       ["status <> 'closed'"],
@@ -10,7 +14,7 @@ describe('checkSqlFragment', () => {
       ["x ~ E'\\\\d+'"],
       ["x ~ e'\\d+'"],
       ["x = E'it\\'s; -- not a comment'"],
-      ['(a + b) * c'],
+      ['(a + b) * c > 0'],
       ['coalesce(a, 0) > 1 AND (b IS NULL OR (c))'],
       ['x = $$a; b) -- c /* d$$'],
       ['x = $tag$ ; ) $$ not the end $tag$'],
@@ -21,21 +25,40 @@ describe('checkSqlFragment', () => {
       ["path = '\\'"],
       ['a - -1 > 0'],
       ['a / 2 * 3 > 0'],
-      ['x = $1'],
       ['price$ > 0'],
       ["payload @> '{\"kind\": 1}'"],
+      ["name = U&'d\\0061t\\+000061'"],
+      ["name = U&'d!0061t' UESCAPE '!'"],
+      ["note = 'a'\n'b'"],
+      ["x = U&'\\0029' UESCAPE '\\'"],
     ])('%s', (sql) => {
-      expect(checkSqlFragment(sql)).toEqual({ ok: true });
+      expect(check(sql)).toEqual({ ok: true, sql });
+    });
+
+    it('returns the fragment as its tokens span it, without surrounding blanks', () => {
+      expect(check("  status <> 'closed'\n")).toEqual({ ok: true, sql: "status <> 'closed'" });
+    });
+
+    it('accepts an index key expression', () => {
+      expect(check('lower(handle)', 'expression')).toEqual({ ok: true, sql: 'lower(handle)' });
+      expect(check("(payload->>'kind')", 'expression').ok).toBe(true);
     });
   });
 
-  describe('rejects what could break out of its parentheses', () => {
+  describe('refuses what could break out of its parentheses or run more than one expression', () => {
     it.each([
+      // The payloads a review used against the lexical guard: a continuation line keeps E-string rules.
+      ["E'a'\n'\\' ' = 'a'); COPY (SELECT 1) TO PROGRAM 'id > out.txt'; --'", 'continuation of an E-string, then a second statement'],
+      ["E'a'\n'\\' ' = 'a') --'", 'continuation of an E-string, then a comment eating the closing parenthesis'],
+      ["E'a'  \n  '\\'' = 'a') OR (true", 'continuation with blanks around the newline'],
       ['true); DROP TABLE x; --', 'semicolon after closing early'],
       ['1) WHERE (true', 'closes the wrapper and opens another'],
       ['a -- comment', 'line comment'],
       ['a /* c */', 'block comment'],
+      ['a /* /* nested */ still comment */', 'nested block comment'],
+      ['a /* /* */ ) ; */', 'nested comment hiding a parenthesis'],
       ['a; b', 'two statements'],
+      ["x = 'a;b'; SELECT 1", 'semicolon after a string containing one'],
       ['(a', 'unbalanced ('],
       ['a)', 'unbalanced )'],
       [')(', 'closes before opening'],
@@ -45,38 +68,33 @@ describe('checkSqlFragment', () => {
       ['"name', 'unterminated quoted identifier'],
       ['x = $$abc', 'unterminated dollar quote'],
       ['x = $a$abc$b$', 'dollar quote closed by another tag'],
+      ['x = $a$ ) ; $A$', 'dollar quote tags are case-sensitive'],
+      ["x = U&'a' UESCAPE ''''", 'invalid UESCAPE'],
       ['a \\g', 'psql meta-command'],
       ['a \\; b', 'backslash outside a string'],
+      ['x = $1', 'parameter'],
       ['', 'empty'],
       ['   ', 'blank'],
+      ['a = ', 'incomplete expression'],
+      ['SELECT 1 ; SELECT 2', 'statements'],
     ])('%s (%s)', (sql) => {
-      const result = checkSqlFragment(sql);
+      const result = check(sql);
       expect(result.ok).toBe(false);
       if (!result.ok) expect(result.error).not.toBe('');
+    });
+
+    it('refuses two index keys where one expression is expected', () => {
+      expect(check('a), (b', 'expression').ok).toBe(false);
+      expect(check('a, b', 'expression').ok).toBe(false);
     });
   });
 
   it("reads a quote after an identifier ending in e as a standard string, so a ; after '\\' is outside it", () => {
-    expect(checkSqlFragment("somee'\\' ; '").ok).toBe(false);
+    expect(check("somee'\\' ; '").ok).toBe(false);
   });
 
-  it("treats e'...' after a non-identifier character as an E-string, where \\' does not end it", () => {
-    expect(checkSqlFragment("x = e'\\' ; '").ok).toBe(true);
-  });
-
-  // PostgreSQL's lexer counts every non-ASCII byte as an identifier character
-  // (scan.l: ident_start/ident_cont include \200-\377), so `€$$` is one
-  // identifier (checked on PostgreSQL 18: `WHERE (€$$ IS NULL) OR (true) -- $$)`
-  // builds an index with predicate `(("€$$" IS NULL) OR true)`). The checker only
-  // counts \p{L}\p{N} as identifier characters, so it takes `$$` for the start of
-  // a dollar quote and the `)` and `--` that follow for string content.
-  it('rejects a breakout after an identifier ending in a non-letter non-ASCII character before $$ (regression)', () => {
-    expect(checkSqlFragment('€$$ IS NULL) OR (true) -- $$').ok).toBe(false);
-  });
-
-  // Same cause: `€e` is one identifier to PostgreSQL, so `'\'` is a standard
-  // string and the `;` after it ends the statement; the checker reads an E-string.
-  it("rejects a ; after €e'\\' (regression: the checker read an E-string where PostgreSQL reads an identifier and a standard string)", () => {
-    expect(checkSqlFragment("€e'\\' ; '").ok).toBe(false);
+  it('points at the problem inside the fragment', () => {
+    expect(check("status = 'a' -- x")).toMatchObject({ ok: false, offset: 13 });
+    expect(check('a = = b')).toMatchObject({ ok: false, offset: 4 });
   });
 });
