@@ -54,6 +54,12 @@ export interface LiveIndex {
   progress: BuildProgress | null;
   /** Another client session holds SHARE UPDATE EXCLUSIVE on the table (a concurrent build or a manual VACUUM). */
   tableMaintenanceLocked: boolean;
+  /**
+   * A session that runs CREATE INDEX / REINDEX on the table, whose details this
+   * role may not see (another role's, without pg_read_all_stats): it may be
+   * building this very index, so an invalid index is not taken for a leftover.
+   */
+  hiddenBuilderPid: number | null;
   /** Backs a primary key, unique or exclusion constraint: never redundant, whatever its columns. */
   backsConstraint: boolean;
   /** For partitioned indexes: leaf partitions of the table, and the indexes attached below this one. */
@@ -194,6 +200,7 @@ interface RawIndex {
   definition: string | null;
   progress: Record<string, number | string | null> | null;
   maintenance_locked: boolean | null;
+  hidden_builder_pid: number | null;
   is_primary: boolean | null;
   backs_constraint: boolean | null;
   partitions: { leaf_tables: number; leaf_indexes: number; valid_leaf_indexes: number; attached: Array<{ schema: string; name: string; valid: boolean }> | null } | null;
@@ -250,6 +257,7 @@ function toLiveIndex(r: RawIndex): LiveIndex {
         }
       : null,
     tableMaintenanceLocked: r.maintenance_locked ?? false,
+    hiddenBuilderPid: r.hidden_builder_pid ?? null,
     backsConstraint: Boolean(r.backs_constraint || r.is_primary),
     partitions: r.partitions
       ? {
@@ -294,6 +302,16 @@ maintenance AS MATERIALIZED (
   WHERE l.locktype = 'relation' AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted
     AND l.database = (SELECT oid FROM this_database)
     AND l.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+),
+-- Builds whose details this role may not see (other roles' sessions without pg_read_all_stats:
+-- relid and index_relid read NULL). A progress row still says its pid runs CREATE INDEX or
+-- REINDEX here, and pg_locks, visible to all, names the tables that pid holds.
+hidden_builds AS MATERIALIZED (
+  SELECT l.relation, min(l.pid) AS pid
+  FROM pg_locks l JOIN progress p ON p.pid = l.pid AND p.relid IS NULL
+  WHERE l.locktype = 'relation' AND l.granted AND l.database = (SELECT oid FROM this_database)
+    AND l.pid <> pg_backend_pid()
+  GROUP BY l.relation
 ),
 matched AS (
   SELECT w.schema_name, w.index_name, ic.oid
@@ -351,6 +369,7 @@ details AS (
          CASE WHEN i.indexrelid IS NOT NULL THEN pg_get_indexdef(ic.oid) END AS definition,
          (SELECT row_to_json(p) FROM progress p WHERE p.index_relid = ic.oid LIMIT 1) AS progress,
          EXISTS (SELECT 1 FROM maintenance m WHERE m.relation = i.indrelid) AS maintenance_locked,
+         (SELECT hb.pid FROM hidden_builds hb WHERE hb.relation = i.indrelid) AS hidden_builder_pid,
          CASE WHEN ic.relkind = 'I' THEN (
            SELECT json_build_object(
              'leaf_tables', (SELECT count(*) FROM pg_partition_tree(i.indrelid) pt JOIN pg_class pc ON pc.oid = pt.relid

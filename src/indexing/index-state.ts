@@ -65,6 +65,13 @@ export function indexState(
     return { status: 'building', live, progress: live.progress, reason: `being built by pid ${live.progress.pid} (${phase})` };
   }
   const valid = isValid(live);
+  if (!valid && live.hiddenBuilderPid !== null) {
+    return {
+      status: 'building',
+      live,
+      reason: `not yet valid, and pid ${live.hiddenBuilderPid} is building an index on this table; which one is hidden from this role (pg_read_all_stats shows it), so it is never taken for a leftover`,
+    };
+  }
   if (!valid && live.tableMaintenanceLocked) {
     return { status: 'building', live, reason: 'not yet valid, and another session holds SHARE UPDATE EXCLUSIVE on the table (a concurrent build in progress?)' };
   }

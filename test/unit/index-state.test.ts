@@ -33,6 +33,8 @@ describe('indexState', () => {
     ['an index with no table', 'wrong_table', liveIndex({ table: null })],
     ['another session is building it', 'building', liveIndex({ valid: false, ready: false, progress })],
     ['invalid, the table locked by a build', 'building', liveIndex({ valid: false, tableMaintenanceLocked: true })],
+    ['invalid, the table in use by a build whose details this role cannot see', 'building', liveIndex({ valid: false, ready: false, hiddenBuilderPid: 4242 })],
+    ['valid, while a hidden build runs on the table', 'ok', liveIndex({ hiddenBuilderPid: 4242 })],
     ['invalid', 'invalid', liveIndex({ valid: false })],
     ['not ready', 'invalid', liveIndex({ valid: false, ready: false })],
     ['valid but not ready', 'invalid', liveIndex({ ready: false })],

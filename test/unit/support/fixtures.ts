@@ -46,6 +46,7 @@ export function liveIndex(overrides: Partial<LiveIndex> = {}): LiveIndex {
     definition: 'CREATE INDEX idx_orders_customer ON public.orders USING btree (customer_id)',
     progress: null,
     tableMaintenanceLocked: false,
+    hiddenBuilderPid: null,
     backsConstraint: false,
     partitions: null,
     ...overrides,
