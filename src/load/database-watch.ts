@@ -69,6 +69,12 @@ export interface StageDatabase {
   source: 'pg_stat_statements' | 'pg_stat_database';
   /** Statements (pg_stat_statements, transaction control and SET/SHOW left out) or transactions per HTTP request. */
   queries_per_request: number | null;
+  /**
+   * The stage sent requests but this database saw none of their work (no
+   * statements, or no transactions, but dbtune's own): most likely not the
+   * database the API uses. Every database threshold then fails as "no data".
+   */
+  no_data: boolean;
   queries: number;
   transactions: number;
   rollbacks: number;
@@ -365,10 +371,17 @@ export class DatabaseWatch {
     const hits = after.blks_hit - before.blks_hit;
     const reads = after.blks_read - before.blks_read;
     const connections = summarizeSamples(this.samples);
+    const noData = httpRequests > 0 && queries === 0;
+    if (noData) {
+      notes.unshift(
+        `NO DATA: ${httpRequests} requests were sent, but this database saw no ${source === 'pg_stat_statements' ? 'statements' : 'transactions'} besides dbtune's own: is database.url the database the API uses? Database thresholds count as failed`,
+      );
+    }
     if (connections.unknownStates) notes.push("other roles' sessions show no state: grant pg_read_all_stats to dbtune's role to see it");
     return {
       source,
       queries_per_request: httpRequests ? round(queries / httpRequests, 2) : null,
+      no_data: noData,
       queries,
       transactions: appTransactions,
       rollbacks: after.xact_rollback - before.xact_rollback,
@@ -479,32 +492,55 @@ function summarizeSamples(samples: Sample[][]): { peak: number; mean: number; by
 }
 
 export function evaluateDatabaseThresholds(thresholds: DatabaseThresholds, db: StageDatabase, known?: KnownTables): ThresholdResult[] {
-  const results: ThresholdResult[] = [];
-  if (thresholds.queries_per_request !== undefined) {
-    const observed = db.queries_per_request;
-    results.push({ name: 'queries_per_request', limit: `≤ ${thresholds.queries_per_request}`, observed: observed === null ? 'no requests' : String(observed), passed: observed !== null && observed <= thresholds.queries_per_request });
+  return databaseChecks(thresholds, known).map(({ name, limit, observe }) =>
+    // Zero queries per request from a database the API never touched is not a pass.
+    db.no_data ? { name, limit, observed: 'no data', passed: false } : { name, limit, ...observe(db) },
+  );
+}
+
+interface DatabaseCheck {
+  name: string;
+  limit: string;
+  observe(db: StageDatabase): { observed: string; passed: boolean };
+}
+
+function databaseChecks(thresholds: DatabaseThresholds, known?: KnownTables): DatabaseCheck[] {
+  const checks: DatabaseCheck[] = [];
+  const max = thresholds.queries_per_request;
+  if (max !== undefined) {
+    checks.push({
+      name: 'queries_per_request',
+      limit: `≤ ${max}`,
+      observe: ({ queries_per_request: observed }) => ({ observed: observed === null ? 'no requests' : String(observed), passed: observed !== null && observed <= max }),
+    });
   }
-  if (thresholds.connections !== undefined) {
-    results.push({ name: 'connections', limit: `≤ ${thresholds.connections}`, observed: String(db.connections_peak), passed: db.connections_peak <= thresholds.connections });
+  const connections = thresholds.connections;
+  if (connections !== undefined) {
+    checks.push({ name: 'connections', limit: `≤ ${connections}`, observe: (db) => ({ observed: String(db.connections_peak), passed: db.connections_peak <= connections }) });
   }
   if (thresholds.cache_hit_ratio !== undefined) {
     const limit = typeof thresholds.cache_hit_ratio === 'number' ? thresholds.cache_hit_ratio : Number.parseFloat(thresholds.cache_hit_ratio) / 100;
-    const observed = db.cache_hit_ratio;
-    // No block was touched: nothing missed the cache.
-    results.push({ name: 'cache_hit_ratio', limit: `≥ ${formatPercent(limit)}`, observed: observed === null ? 'no block reads' : formatPercent(observed), passed: observed === null || observed >= limit });
+    checks.push({
+      name: 'cache_hit_ratio',
+      limit: `≥ ${formatPercent(limit)}`,
+      // No block was touched: nothing missed the cache.
+      observe: ({ cache_hit_ratio: observed }) => ({ observed: observed === null ? 'no block reads' : formatPercent(observed), passed: observed === null || observed >= limit }),
+    });
   }
-  for (const [table, max] of Object.entries(thresholds.seq_scans ?? {})) {
+  for (const [table, maxScans] of Object.entries(thresholds.seq_scans ?? {})) {
     const qualified = table.includes('.') ? table : `public.${table}`;
-    if (known && !known.has(qualified)) {
-      // A misspelt table must not pass as "no seq scans".
-      results.push({ name: `seq_scans ${qualified}`, limit: `≤ ${max}`, observed: 'no such table', passed: false });
-      continue;
-    }
-    const seen = db.tables.find((t) => t.table === qualified);
-    const observed = seen?.seq_scans ?? 0;
-    results.push({ name: `seq_scans ${qualified}`, limit: `≤ ${max}`, observed: String(observed), passed: observed <= max });
+    checks.push({
+      name: `seq_scans ${qualified}`,
+      limit: `≤ ${maxScans}`,
+      observe: (db) => {
+        // A misspelt table must not pass as "no seq scans".
+        if (known && !known.has(qualified)) return { observed: 'no such table', passed: false };
+        const observed = db.tables.find((t) => t.table === qualified)?.seq_scans ?? 0;
+        return { observed: String(observed), passed: observed <= maxScans };
+      },
+    });
   }
-  return results;
+  return checks;
 }
 
 function round(value: number, digits: number): number {

@@ -207,6 +207,22 @@ describe('database watch helpers', () => {
     ]);
   });
 
+  it('fails every database threshold as "no data" when the stage had requests but the database saw nothing of them', async () => {
+    const { evaluateDatabaseThresholds } = await import('../../src/load/database-watch.js');
+    type Db = Parameters<typeof evaluateDatabaseThresholds>[1];
+    const quiet = { no_data: true, queries_per_request: 0, connections_peak: 0, cache_hit_ratio: null, tables: [] } as unknown as Db;
+    const thresholds = { queries_per_request: 2, connections: 20, cache_hit_ratio: '99%', seq_scans: { orders: 0 } };
+    expect(evaluateDatabaseThresholds(thresholds, quiet, new Set(['public.orders'])).map((r) => [r.name, r.observed, r.passed])).toEqual([
+      ['queries_per_request', 'no data', false],
+      ['connections', 'no data', false],
+      ['cache_hit_ratio', 'no data', false],
+      ['seq_scans public.orders', 'no data', false],
+    ]);
+    // The same figures from a database that did the work pass.
+    const busy = { ...quiet, no_data: false } as Db;
+    expect(evaluateDatabaseThresholds(thresholds, busy, new Set(['public.orders'])).every((r) => r.passed)).toBe(true);
+  });
+
   it('reads block I/O time under each version\'s column names (renamed in PostgreSQL 17)', async () => {
     const { ioTimeColumns } = await import('../../src/load/database-watch.js');
     expect(ioTimeColumns(new Set(['calls', 'blk_read_time', 'blk_write_time']))).toEqual(['blk_read_time', 'blk_write_time']);
