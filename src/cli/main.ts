@@ -106,7 +106,7 @@ Examples:
         .command('verify')
         .description('Prove every declared index exists, is valid and ready, and matches its declaration, field by field. Read-only.')
         .argument('<files...>', 'index-set YAML files')
-        .option('--strict', 'also fail on unmanaged indexes a managed one makes redundant, and on duplicate indexes')
+        .option('--strict', 'also fail on unmanaged indexes a managed one makes redundant, on duplicate indexes, and on definitions that could not be compared')
         .option('--no-checks', "skip the sets' EXPLAIN checks")
         .option('--runs <n>', 'timed runs per check, after warm-up (default 5; a check\'s own `runs` wins)')
         .option('--timeout <duration>', 'statement timeout per check run (default 30s)')
@@ -116,7 +116,8 @@ Examples:
   )
     .addHelpText('after', `
 Statuses: ok · missing · invalid (indisvalid false: a failed concurrent build) · building (in progress, or not yet ready)
-· drift (valid, different definition: each differing field is listed) · wrong_table (the name is on another table).
+· drift (valid, different definition: each differing field is listed) · wrong_table (the name is on another table)
+· unverified (valid, but the definition could not be compared: no TEMP privilege, or a standby; fails under --strict).
 Definitions are compared as PostgreSQL deparses them, so lower(handle) and LOWER(handle) are the same.
 Exit 0 when every index is ok, 1 otherwise.
 

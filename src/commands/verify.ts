@@ -35,7 +35,7 @@ export const run: CommandHandler<VerifyOptions> = async (files, options, context
     const checks = options.checks === false ? [] : sets.flatMap((s) => s.checks);
     const { results, interrupted } = await runChecks(session, checks, runOptions, context);
     const failInconclusive = options.failInconclusive ?? false;
-    const report = verifyReport(verified, findings, { version: session.serverVersion }, { results, failInconclusive });
+    const report = verifyReport(verified, findings, { version: session.serverVersion }, { results, failInconclusive }, options.strict ?? false);
     report.notes.push(...inspection.notes);
     await emitReport(report, format, io);
     return interrupted ? 'interrupted' : report.passed ? 'ok' : 'failed';

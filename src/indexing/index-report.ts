@@ -200,6 +200,7 @@ export function planSqlScript(plans: readonly IndexPlan[], analyze: boolean): st
 
 const VERIFY_STATUS: Record<VerifyStatus, RowStatus> = {
   ok: 'pass',
+  unverified: 'warn',
   missing: 'fail',
   invalid: 'fail',
   building: 'fail',
@@ -213,11 +214,14 @@ export function verifyReport(
   findings: readonly RedundancyFinding[] | undefined,
   server: ServerInfo,
   checks: { results: readonly CheckResult[]; failInconclusive: boolean } = { results: [], failInconclusive: false },
+  strict = false,
 ): Report {
+  // --strict asks for proof: a definition that could not be compared is not proven.
+  const rowStatus = (status: VerifyStatus): RowStatus => (strict && status === 'unverified' ? 'fail' : VERIFY_STATUS[status]);
   const rows: ReportRow[] = verified.map((v) => {
     const row: ReportRow = {
       id: displayQualified({ schema: v.declaration.table.schema, name: v.declaration.name }),
-      status: VERIFY_STATUS[v.status],
+      status: rowStatus(v.status),
       cells: { index: v.declaration.name, table: displayQualified(v.declaration.table), status: v.status, reason: v.reason },
     };
     if (v.differences?.length) row.details = v.differences.map(formatDifference);
@@ -242,7 +246,7 @@ export function verifyReport(
     sections.push({ title: 'checks', columns: CHECK_COLUMNS, rows: checks.results.map((r) => checkRow(r, checks.failInconclusive)) });
   }
   const failedChecks = checks.results.filter((r) => !checkPassed(r, checks.failInconclusive)).length;
-  const failing = verified.filter((v) => v.status !== 'ok').length + (findings?.length ?? 0) + failedChecks;
+  const failing = verified.filter((v) => rowStatus(v.status) === 'fail').length + (findings?.length ?? 0) + failedChecks;
   const passed = failing === 0;
   return {
     command: 'verify',

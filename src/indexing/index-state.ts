@@ -30,6 +30,8 @@ export interface IndexState {
   reason: string;
   live?: LiveIndex;
   differences?: Difference[];
+  /** `ok` only: valid and ready, but its definition could not be compared (no TEMP privilege, a standby). */
+  definitionNotCompared?: true;
   progress?: BuildProgress;
   error?: PgErrorFields;
 }
@@ -76,7 +78,7 @@ export function indexState(
     return { status: 'building', live, reason: 'not yet valid, and another session holds SHARE UPDATE EXCLUSIVE on the table (a concurrent build in progress?)' };
   }
   if (!valid) return { status: 'invalid', live, reason: invalidReason(live) };
-  if (!shadow) return { status: 'ok', live, reason: 'valid (definition not compared)' };
+  if (!shadow) return { status: 'ok', live, definitionNotCompared: true, reason: 'valid (definition not compared)' };
   const differences = compareIndexes(declaration, shadow, live);
   if (differences.length) {
     return { status: 'drift', live, differences, reason: differences.map(formatDifference).join('; ') };

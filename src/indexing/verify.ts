@@ -6,7 +6,8 @@ import type { IndexState } from './index-state.js';
 import type { InspectedIndex } from './inspect.js';
 
 /** What `dbtune verify` says of one declared index. */
-export type VerifyStatus = 'ok' | 'missing' | 'invalid' | 'building' | 'drift' | 'wrong_table';
+/** `unverified`: valid and ready, but its definition was not compared (no TEMP privilege, a standby); fails under --strict. */
+export type VerifyStatus = 'ok' | 'unverified' | 'missing' | 'invalid' | 'building' | 'drift' | 'wrong_table';
 
 export interface VerifiedIndex {
   declaration: IndexDeclaration;
@@ -32,7 +33,7 @@ export function verifyIndex(declaration: IndexDeclaration, state: IndexState): V
   const base = { declaration, reason: state.reason };
   switch (state.status) {
     case 'ok':
-      return { ...base, status: 'ok' };
+      return { ...base, status: state.definitionNotCompared ? 'unverified' : 'ok' };
     case 'absent':
       return { ...base, status: 'missing' };
     case 'rejected':
