@@ -4,6 +4,7 @@ import { indexKey, indexQualifiedName, type IndexDeclaration } from '../indexing
 import { planReport, planSqlScript } from '../indexing/index-report.js';
 import { indexState } from '../indexing/index-state.js';
 import { planDrop } from '../indexing/plan.js';
+import { rebuildName } from '../indexing/rebuild-name.js';
 import { assertPlannedStatements } from '../indexing/statement-check.js';
 import { emitReport, write } from '../report/emit.js';
 import { runPlansAndReport, withRunLock } from './run-plans.js';
@@ -40,8 +41,13 @@ export const run: CommandHandler<DropOptions> = async (files, options, context) 
 };
 
 async function planDrops(session: Parameters<typeof readCatalog>[0], declarations: readonly IndexDeclaration[]) {
-  const catalog = await readCatalog(session, { indexes: declarations.map(indexQualifiedName), tables: [] });
-  const plans = declarations.map((d) => planDrop(d, indexState(d, catalog.indexes.get(indexKey(d)), undefined, undefined)));
+  const rebuildCopy = (d: IndexDeclaration) => ({ schema: d.table.schema, name: rebuildName(d.name) });
+  const catalog = await readCatalog(session, { indexes: declarations.flatMap((d) => [indexQualifiedName(d), rebuildCopy(d)]), tables: [] });
+  const plans = declarations.map((d) => {
+    const copy = catalog.indexes.get(indexKey({ table: d.table, name: rebuildCopy(d).name }));
+    const onTable = copy?.table?.schema === d.table.schema && copy.table.name === d.table.name && (copy.relkind === 'i' || copy.relkind === 'I');
+    return planDrop(d, indexState(d, catalog.indexes.get(indexKey(d)), undefined, undefined), onTable ? copy : undefined);
+  });
   await assertPlannedStatements(plans);
   return plans;
 }

@@ -390,7 +390,7 @@ async function configureBuildSession(session: SqlSession, settings: BuildSetting
 /**
  * A rebuild stopped after its copy was built: if the old index still stands
  * valid, drop the copy (back to plain drift); otherwise the copy is the good
- * one, and the next `apply --rebuild-drift` finishes the swap.
+ * one, and the next `apply` finishes the swap (plan.ts, withRebuildLeftover).
  */
 async function settlePartialRebuild(session: SqlSession, plan: IndexPlan, result: AppliedIndex, cleanupTimeoutMs: number): Promise<void> {
   const schema = plan.declaration.table.schema;
@@ -405,11 +405,13 @@ async function settlePartialRebuild(session: SqlSession, plan: IndexPlan, result
     const dropped = await dropIndex(session, { schema, name: plan.buildName }, cleanupTimeoutMs);
     result.leftover = dropped ? 'dropped' : 'remains';
     result.leftoverIndex = plan.buildName;
-    result.reason += dropped ? `; the rebuilt copy ${plan.buildName} was dropped, the drifted index is untouched` : `; the rebuilt copy ${plan.buildName} could not be dropped yet: the next apply drops it`;
+    result.reason += dropped
+      ? `; the rebuilt copy ${plan.buildName} was dropped, the drifted index is untouched`
+      : `; the rebuilt copy ${plan.buildName} could not be dropped yet: the next apply --rebuild-drift finishes the swap with it, and dbtune drop removes it`;
   } else {
     result.leftover = 'remains';
     result.leftoverIndex = plan.buildName;
-    result.reason += `; the rebuilt index is in place as ${plan.buildName}: run apply --rebuild-drift again to finish the swap`;
+    result.reason += `; the rebuilt index is in place as ${plan.buildName}: the next apply finishes the swap (renames it, nothing is built again)`;
   }
 }
 

@@ -6,6 +6,7 @@ import { indexState, type IndexState } from './index-state.js';
 import { shadowBuild } from './shadow.js';
 import { uncoveredPartitions, type PartitionChild } from './partitions.js';
 import { rebuildName } from './rebuild-name.js';
+import { compareIndexes } from './compare.js';
 import type { LiveIndex } from './catalog.js';
 
 export interface InspectedIndex {
@@ -15,6 +16,8 @@ export interface InspectedIndex {
   partitions?: PartitionChild[];
   /** The copy an interrupted `--rebuild-drift` left (`<name>_dbtune_new`), if there is one. */
   rebuildLeftover?: LiveIndex;
+  /** That copy is valid, ready and matches the declaration: the swap can be finished instead of rebuilt. */
+  rebuildLeftoverUsable?: boolean;
 }
 
 export interface Inspection {
@@ -71,7 +74,11 @@ export async function inspectIndexes(
     }
     const leftover = catalog.indexes.get(`${declaration.table.schema}\u0000${rebuildName(declaration.name)}`);
     const inspected: InspectedIndex = { declaration, state };
-    if (leftover?.table?.name === declaration.table.name && leftover.table.schema === declaration.table.schema) inspected.rebuildLeftover = leftover;
+    if (leftover?.table?.name === declaration.table.name && leftover.table.schema === declaration.table.schema) {
+      inspected.rebuildLeftover = leftover;
+      const normalized = shadow.normalized.get(key);
+      inspected.rebuildLeftoverUsable = leftover.relkind === 'i' && leftover.valid && leftover.ready && leftover.live && normalized !== undefined && compareIndexes(declaration, normalized, leftover).length === 0;
+    }
     return inspected;
   });
   await inspectPartitions(session, indexes, catalog);

@@ -59,18 +59,35 @@ export interface PlanOptions {
 
 /** Decides, per index, what to do. Pure: tested by table. */
 export function planIndexes(inspected: readonly InspectedIndex[], options: PlanOptions = {}): IndexPlan[] {
-  return inspected.map(({ declaration, state, partitions, rebuildLeftover }) => withRebuildLeftover(planIndex(declaration, state, options, partitions), rebuildLeftover));
+  return inspected.map(({ declaration, state, partitions, rebuildLeftover, rebuildLeftoverUsable }) =>
+    withRebuildLeftover(planIndex(declaration, state, options, partitions), rebuildLeftover, rebuildLeftoverUsable ?? false),
+  );
 }
 
 /**
- * The copy an interrupted `--rebuild-drift` left behind (`<name>_dbtune_new`)
- * is an extra index every write pays for: drop it first, whatever else is done.
+ * The copy an interrupted `--rebuild-drift` left behind (`<name>_dbtune_new`).
+ * Valid and matching the declaration, it is the finished rebuild: the swap is
+ * completed (drop the drifted index if any, rename the copy) rather than built
+ * again. Otherwise it is an extra index every write pays for: drop it first,
+ * whatever else is done.
  */
-function withRebuildLeftover(plan: IndexPlan, leftover: LiveIndex | undefined): IndexPlan {
-  if (!leftover || plan.action === 'rebuild' || plan.action === 'blocked' || plan.action === 'wait') return plan;
-  const drop: PlannedStatement = { purpose: 'drop-leftover', sql: dropIndexSql({ schema: plan.declaration.table.schema, name: leftover.name }) };
+function withRebuildLeftover(plan: IndexPlan, leftover: LiveIndex | undefined, usable: boolean): IndexPlan {
+  if (!leftover || plan.action === 'blocked' || plan.action === 'wait') return plan;
+  const schema = plan.declaration.table.schema;
+  const rename: PlannedStatement = { purpose: 'rename', sql: renameIndexSql({ schema, name: leftover.name }, plan.declaration.name) };
+  const finishing = `finished the swap of an interrupted rebuild: ${leftover.name}, valid and matching, took the declared name`;
+  if (usable && plan.state.status === 'absent') {
+    return { ...plan, action: 'repair', statements: [rename], note: finishing };
+  }
+  if (usable && plan.action === 'rebuild') {
+    const dropOld: PlannedStatement = { purpose: 'drop-old', sql: dropIndexSql(indexQualifiedName(plan.declaration)) };
+    return { ...plan, action: 'repair', statements: [dropOld, rename], note: finishing };
+  }
+  if (plan.action === 'rebuild') return plan;
+  const drop: PlannedStatement = { purpose: 'drop-leftover', sql: dropIndexSql({ schema, name: leftover.name }) };
   if (plan.action === 'drift') {
-    return { ...plan, note: `${plan.note ?? `${plan.state.reason} (left untouched; --rebuild-drift rebuilds it)`}; ${leftover.name} is the copy an interrupted rebuild left` };
+    const copy = usable ? `${leftover.name} is a valid copy that matches the declaration, left by an interrupted rebuild: --rebuild-drift finishes the swap with it` : `${leftover.name} is the copy an interrupted rebuild left`;
+    return { ...plan, note: `${plan.note ?? `${plan.state.reason} (left untouched; --rebuild-drift rebuilds it)`}; ${copy}` };
   }
   if (plan.action === 'none') {
     return { ...plan, action: 'repair', statements: [drop], note: `dropped ${leftover.name}, left by an interrupted rebuild` };
@@ -143,7 +160,15 @@ function planPartitioned(declaration: IndexDeclaration, state: IndexState, optio
  * For `dbtune drop`: drop what is there under the declared name, but never an
  * index of that name on another table, nor a relation that is not an index.
  */
-export function planDrop(declaration: IndexDeclaration, state: IndexState): IndexPlan {
+export function planDrop(declaration: IndexDeclaration, state: IndexState, rebuildLeftover?: LiveIndex): IndexPlan {
+  const plan = planDropDeclared(declaration, state);
+  // The copy an interrupted rebuild left is part of the rollback too (never one on another table: the caller checks).
+  if (!rebuildLeftover || plan.action === 'blocked' || plan.action === 'wait') return plan;
+  const drop: PlannedStatement = { purpose: 'drop-leftover', sql: dropIndexSql({ schema: declaration.table.schema, name: rebuildLeftover.name }) };
+  return { ...plan, action: 'drop', statements: [drop, ...plan.statements], note: `also dropped ${rebuildLeftover.name}, left by an interrupted rebuild` };
+}
+
+function planDropDeclared(declaration: IndexDeclaration, state: IndexState): IndexPlan {
   const base = { declaration, state, buildName: declaration.name };
   if (state.status === 'absent') return { ...base, action: 'none', statements: [] };
   if (state.status === 'wrong_table') return { ...base, action: 'blocked', statements: [] };

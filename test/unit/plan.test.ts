@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planDrop, planIndex, planIndexes, rebuildName, type PlannedAction, type PlannedStatement } from '../../src/indexing/plan.js';
 import type { IndexState, IndexStatus } from '../../src/indexing/index-state.js';
 import { MAX_IDENTIFIER_BYTES } from '../../src/db/identifiers.js';
-import { declaration } from './support/fixtures.js';
+import { declaration, liveIndex } from './support/fixtures.js';
 
 const state = (status: IndexStatus): IndexState => ({ status, reason: `test: ${status}` });
 const purposes = (statements: PlannedStatement[]) => statements.map((s) => s.purpose);
@@ -67,6 +67,28 @@ describe('planIndex', () => {
   });
 });
 
+describe('planIndexes with the copy an interrupted rebuild left (<name>_dbtune_new)', () => {
+  const copy = liveIndex({ name: 'idx_orders_customer_dbtune_new', table: { schema: 'app', name: 'orders' } });
+  const RENAME = 'ALTER INDEX "app"."idx_orders_customer_dbtune_new" RENAME TO "idx_orders_customer"';
+  const DROP_COPY = 'DROP INDEX CONCURRENTLY IF EXISTS "app"."idx_orders_customer_dbtune_new"';
+
+  it.each<[string, IndexStatus, boolean, boolean, PlannedAction, string[]]>([
+    // Stopped after the old index was dropped: rename the valid copy, build nothing.
+    ['usable copy, declared index gone', 'absent', true, false, 'repair', [RENAME]],
+    ['usable copy, drifted index still there, --rebuild-drift', 'drift', true, true, 'repair', [DROP, RENAME]],
+    ['usable copy, drifted index still there, no flag', 'drift', true, false, 'drift', []],
+    ['usable copy, declared index ok', 'ok', true, false, 'repair', [DROP_COPY]],
+    ['unusable copy, declared index gone', 'absent', false, false, 'create', [DROP_COPY, CREATE]],
+    ['unusable copy, --rebuild-drift rebuilds (its first statement drops the copy)', 'drift', false, true, 'rebuild', [DROP_COPY]],
+    ['any copy while another session builds', 'building', true, false, 'wait', []],
+  ])('%s', (_label, status, usable, rebuildDrift, action, firstStatements) => {
+    const [plan] = planIndexes([{ declaration: index, state: state(status), rebuildLeftover: copy, rebuildLeftoverUsable: usable }], { rebuildDrift });
+    expect(plan!.action).toBe(action);
+    expect(plan!.statements.slice(0, firstStatements.length).map((s) => s.sql)).toEqual(firstStatements);
+    if (action === 'repair' && usable && status !== 'ok') expect(plan!.note).toMatch(/finished the swap/);
+  });
+});
+
 describe('planDrop', () => {
   it.each<[IndexStatus, PlannedAction]>([
     ['absent', 'none'],
@@ -79,6 +101,14 @@ describe('planDrop', () => {
     const plan = planDrop(index, state(status));
     expect(plan.action).toBe(action);
     expect(plan.statements).toEqual(action === 'drop' ? [{ purpose: 'drop-old', sql: DROP }] : []);
+  });
+
+  it('drops the copy an interrupted rebuild left too, also when the declared index is gone', () => {
+    const copy = liveIndex({ name: 'idx_orders_customer_dbtune_new', table: { schema: 'app', name: 'orders' } });
+    const DROP_COPY = 'DROP INDEX CONCURRENTLY IF EXISTS "app"."idx_orders_customer_dbtune_new"';
+    expect(planDrop(index, state('ok'), copy).statements.map((s) => s.sql)).toEqual([DROP_COPY, DROP]);
+    expect(planDrop(index, state('absent'), copy)).toMatchObject({ action: 'drop', statements: [{ purpose: 'drop-leftover', sql: DROP_COPY }] });
+    expect(planDrop(index, state('building'), copy)).toMatchObject({ action: 'wait', statements: [] });
   });
 });
 
