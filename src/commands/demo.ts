@@ -135,6 +135,8 @@ async function createAndSeed(server: EmbeddedServer, size: ReturnType<typeof see
   }
   const session = await connect(resolveConnectionOptions({ databaseUrl: server.urlFor('dbtune_demo'), env: {} }), { applicationName: 'dbtune demo' });
   try {
+    // Seeding does not stop halfway: a Ctrl-C while the server started must not wait for it.
+    if (signal.aborted) throw new DbtuneError('INTERRUPTED', 'interrupted before seeding');
     const total = Object.values(size).reduce((a, b) => a + b, 0);
     const started = performance.now();
     await write(io.stdout, `Seeding ${total.toLocaleString('en-US')} rows (users, conversations, messages, expenses, leads, events) with generate_series…\n`);
