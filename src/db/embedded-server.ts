@@ -1,12 +1,13 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdtemp, readFile, rm, symlink, writeFile, access, mkdir } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, rm, symlink, access, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { DbtuneError } from '../errors.js';
+import { createExclusiveFile } from '../files/output-file.js';
 import { registerCleanup } from '../process/cleanups.js';
 import { stopProcessSync } from '../process/stop-process-sync.js';
 
@@ -152,8 +153,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
 
   try {
     await mkdir(dataDir, { mode: 0o700 });
-    // A fresh directory of our own (mkdtemp), so the file is new: 'wx' only makes sure of it.
-    await writeFile(passwordFile, `${password}\n`, { mode: 0o600, flag: 'wx' });
+    await createExclusiveFile(passwordFile, `${password}\n`, 'the initdb password');
     if (ids.uid !== undefined) {
       for (const p of [root, dataDir, passwordFile]) await chown(p, ids.uid, ids.gid!);
     }
