@@ -144,6 +144,7 @@ async function createAndSeed(server: EmbeddedServer, size: ReturnType<typeof see
 
 type ApiWorker = Worker & { port: number; exited: Promise<void> };
 
+/** A worker thread ends with the process, so unlike the server it needs no entry in process/cleanups.ts. */
 async function startApi(databaseUrl: string): Promise<ApiWorker> {
   const worker = new Worker(new URL('../demo/demo-api.js', import.meta.url), { workerData: { databaseUrl, poolSize: 20 } }) as ApiWorker;
   // Known from the start, so stopping a worker that already died does not wait for an event that came and went.
