@@ -1,4 +1,4 @@
-import { lstat, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,15 +13,20 @@ import { startTarget, type TestTarget } from '../support/http-target.js';
  */
 
 const targets: TestTarget[] = [];
+const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(targets.splice(0).map((t) => t.close()));
+  // Some hold files over 10 MB: never left behind in the temp dir.
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
 const UNREACHABLE_DB = 'postgresql://nobody@127.0.0.1:9/none?connect_timeout=2';
 const MB = 1024 * 1024;
 
 async function workDir(): Promise<string> {
-  return mkdtemp(path.join(tmpdir(), 'dbtune-files-'));
+  const dir = await mkdtemp(path.join(tmpdir(), 'dbtune-files-'));
+  dirs.push(dir);
+  return dir;
 }
 
 async function okTarget(): Promise<TestTarget> {
