@@ -263,29 +263,24 @@ Examples:
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.Ok;
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write('\ninterrupted: stopping, cleaning up and writing what was measured (Ctrl-C again to quit at once)\n');
-      controller.abort();
-    } else {
-      process.exit(ExitCode.Interrupted);
-    }
-  };
 
   const runCommand = async (load: Loader, args: string[], options: object) => {
-    process.on('SIGINT', onSigint);
+    // Installed for the command's run only: --help and bad usage keep Node's defaults.
+    const { handleStopSignals, exitCodeForSignal } = await import('./signals.js');
+    const stop = handleStopSignals(controller, process.stderr);
+    // Interrupted by SIGINT, SIGTERM or SIGHUP: 128 + the signal's number (130 for Ctrl-C).
+    const interrupted = () => exitCodeForSignal(stop.received ?? 'SIGINT');
     const context: CommandContext = { io: { stdout: process.stdout, stderr: process.stderr, env: process.env }, signal: controller.signal };
     try {
       const { run } = await load();
       const outcome = await run(args, options as never, context);
-      exitCode = exitCodeForOutcome(controller.signal.aborted ? 'interrupted' : outcome);
+      exitCode = controller.signal.aborted || outcome === 'interrupted' ? interrupted() : exitCodeForOutcome(outcome);
     } catch (error) {
       const { reportError } = await import('./report-error.js');
-      exitCode = controller.signal.aborted ? ExitCode.Interrupted : exitCodeForErrorClass(await reportError(error, context, options));
+      const errorClass = await reportError(error, context, options);
+      exitCode = controller.signal.aborted || errorClass === 'interrupted' ? interrupted() : exitCodeForErrorClass(errorClass);
     } finally {
-      process.off('SIGINT', onSigint);
+      stop.uninstall();
     }
   };
 

@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +10,7 @@ import { startEmbeddedServer, type EmbeddedServer } from '../db/embedded-server.
 import { activeUsers, DEMO_TENANTS, seedDemo, seedSize } from '../demo/seed.js';
 import { demoSummary } from '../demo/summary.js';
 import { DbtuneError } from '../errors.js';
+import { checkNewFile, checkOutputFile, createExclusiveFile, writeOutputFile } from '../files/output-file.js';
 import type { SavedExplain } from '../explain/saved-result.js';
 import type { LoadResult } from '../load/result.js';
 import { colorWanted, emitReport, write } from '../report/emit.js';
@@ -42,8 +42,10 @@ export const run: CommandHandler<DemoOptions> = async (_args, options, context) 
   const dir = options.dir ? path.resolve(options.dir) : await mkdtemp(path.join(tmpdir(), 'dbtune-demo-'));
   await mkdir(dir, { recursive: true });
   const report = options.report ? path.resolve(options.report) : path.join(dir, 'report.html');
+  const urlFile = path.join(dir, 'database-url');
   // Checked now, not after minutes of demo: bad usage runs nothing.
-  await ensureWritable(report, '--report');
+  await checkOutputFile(report, '--report');
+  if (options.keep) await checkNewFile(urlFile, 'the --keep database URL');
   const paint = colorWanted(io.stdout, io.env) ? ansiPaint : plainPaint;
   const step = (title: string) => write(io.stdout, `\n${paint.bold(`━━ ${title}`)}\n`);
 
@@ -64,7 +66,7 @@ export const run: CommandHandler<DemoOptions> = async (_args, options, context) 
     const commandContext: CommandContext = { io: { ...io, env: { ...env, GITHUB_STEP_SUMMARY: undefined } }, signal };
     // An empty project config of the demo's own: a dbtune.yaml in the current directory must not change the story.
     const config = path.join(dir, 'dbtune.yaml');
-    await writeFile(config, '# dbtune demo: defaults\n');
+    await writeOutputFile(config, '# dbtune demo: defaults\n', "the demo's config");
     const loadOptions = { config, target, databaseUrl, ...(quick ? { duration: '3s' } : {}) };
     const files = {
       explainBefore: path.join(dir, 'explain-before.json'),
@@ -106,25 +108,17 @@ export const run: CommandHandler<DemoOptions> = async (_args, options, context) 
       [files.explainBefore, files.explainAfter, files.loadBefore, files.loadAfter].map(async (f) => JSON.parse(await readFile(f, 'utf8')) as unknown),
     );
     const summary = demoSummary(explainBefore as SavedExplain, explainAfter as SavedExplain, loadBefore as LoadResult, loadAfter as LoadResult);
-    await writeFile(path.join(dir, 'summary.json'), `${JSON.stringify(summary.document, null, 2)}\n`);
+    await writeOutputFile(path.join(dir, 'summary.json'), `${JSON.stringify(summary.document, null, 2)}\n`, "the demo's summary");
     await emitReport(summary, 'table', io);
     await write(io.stdout, `\nHTML report: ${report}\nSaved results: ${dir} (dbtune compare ${path.relative(process.cwd(), files.loadBefore)} ${path.relative(process.cwd(), files.loadAfter)})\n`);
 
-    if (options.keep) await keepRunning(server, databaseUrl, target, dir, context);
+    if (options.keep) await keepRunning(server, databaseUrl, target, urlFile, context);
     return 'ok' satisfies CommandOutcome;
   } finally {
     if (api) await stopApi(api);
     await server?.stop();
   }
 };
-
-async function ensureWritable(file: string, flag: string): Promise<void> {
-  try {
-    await access(path.dirname(file), constants.W_OK);
-  } catch {
-    throw new DbtuneError('USAGE', `cannot write ${flag} file ${file}: its directory does not exist or is not writable`);
-  }
-}
 
 async function createAndSeed(server: EmbeddedServer, size: ReturnType<typeof seedSize>, io: CommandContext['io'], signal: AbortSignal): Promise<void> {
   const admin = await connect(resolveConnectionOptions({ databaseUrl: server.url, env: {} }), { applicationName: 'dbtune demo' });
@@ -135,6 +129,8 @@ async function createAndSeed(server: EmbeddedServer, size: ReturnType<typeof see
   }
   const session = await connect(resolveConnectionOptions({ databaseUrl: server.urlFor('dbtune_demo'), env: {} }), { applicationName: 'dbtune demo' });
   try {
+    // Seeding does not stop halfway: a Ctrl-C while the server started must not wait for it.
+    if (signal.aborted) throw new DbtuneError('INTERRUPTED', 'interrupted before seeding');
     const total = Object.values(size).reduce((a, b) => a + b, 0);
     const started = performance.now();
     await write(io.stdout, `Seeding ${total.toLocaleString('en-US')} rows (users, conversations, messages, expenses, leads, events) with generate_series…\n`);
@@ -148,6 +144,7 @@ async function createAndSeed(server: EmbeddedServer, size: ReturnType<typeof see
 
 type ApiWorker = Worker & { port: number; exited: Promise<void> };
 
+/** A worker thread ends with the process, so unlike the server it needs no entry in process/cleanups.ts. */
 async function startApi(databaseUrl: string): Promise<ApiWorker> {
   const worker = new Worker(new URL('../demo/demo-api.js', import.meta.url), { workerData: { databaseUrl, poolSize: 20 } }) as ApiWorker;
   // Known from the start, so stopping a worker that already died does not wait for an event that came and went.
@@ -168,9 +165,9 @@ async function stopApi(worker: ApiWorker): Promise<void> {
 }
 
 /** --keep: the database and the API stay up until Ctrl-C; the URL goes to a file (it holds a password), not the screen. */
-async function keepRunning(server: EmbeddedServer, databaseUrl: string, target: string, dir: string, { io, signal }: CommandContext): Promise<void> {
-  const urlFile = path.join(dir, 'database-url');
-  await writeFile(urlFile, `${databaseUrl}\n`, { mode: 0o600 });
+async function keepRunning(server: EmbeddedServer, databaseUrl: string, target: string, urlFile: string, { io, signal }: CommandContext): Promise<void> {
+  // Created anew, 0600: a file that was there (someone else's, maybe readable by others) is never reused.
+  await createExclusiveFile(urlFile, `${databaseUrl}\n`, 'the --keep database URL');
   await write(
     io.stdout,
     `\nKept running (Ctrl-C stops both and deletes the data):\n  PostgreSQL ${server.major}: URL in ${urlFile}  →  psql "$(cat ${urlFile})"\n  demo API:   ${target}\n  try:        DATABASE_URL="$(cat ${urlFile})" npx dbtune verify indexes/demo.yaml\n`,

@@ -3,6 +3,7 @@ import { parseDuration } from '../config/duration.js';
 import { DbtuneError } from '../errors.js';
 import { checkDocument, explainReport } from '../explain/explain-report.js';
 import { saveResult } from '../explain/saved-result.js';
+import { checkOutputFile } from '../files/output-file.js';
 import { runContext } from '../report/run-context.js';
 import type { ConnectionOptions } from '../db/connection-options.js';
 import { runChecks, type CheckRunOptions } from '../explain/run-checks.js';
@@ -22,6 +23,8 @@ export const run: CommandHandler<ExplainOptions> = async (files, options, contex
   const format = outputFormat(options, config);
   const runOptions = checkRunOptions(options);
   const groups = await loadCheckFiles(files);
+  // Checked now, not after the checks ran: bad usage runs nothing.
+  if (options.save) await checkOutputFile(options.save, '--save');
   const connection = connectionOptions(options, config, context.io.env);
   const session = await openSession(connection, 'dbtune explain');
   try {

@@ -1,7 +1,7 @@
-import { constants } from 'node:fs';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DbtuneError } from '../errors.js';
+import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
 import { write } from '../report/emit.js';
 import type { CommandHandler } from './shared.js';
 
@@ -89,20 +89,21 @@ export const run: CommandHandler<InitOptions> = async (_args, options, { io }) =
   if (existing.length && !options.force) {
     throw new DbtuneError('USAGE', `${existing.join(', ')} ${existing.length === 1 ? 'exists' : 'exist'}; nothing was written`, { hint: 'pass --force to overwrite them' });
   }
+  // A link among them is refused before anything is written (writeOutputFile never writes through one).
+  for (const file of existing) await checkOutputFile(path.join(root, file), 'init');
   for (const [file, text] of files) {
     await mkdir(path.dirname(path.join(root, file)), { recursive: true });
-    await writeFile(path.join(root, file), text);
+    await writeOutputFile(path.join(root, file), text, 'init');
     await write(io.stdout, `${existing.includes(file) ? 'overwrote' : 'created'} ${path.join(path.relative(process.cwd(), root) || '.', file)}\n`);
   }
   await write(io.stdout, '\nnext: edit indexes/example.yaml, then\n  dbtune plan indexes/example.yaml\n  dbtune apply indexes/example.yaml && dbtune verify indexes/example.yaml\n');
   return 'ok';
 };
 
+/** lstat: a link counts as there, even one that points nowhere. */
 async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.F_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return lstat(file).then(
+    () => true,
+    () => false,
+  );
 }

@@ -1,9 +1,8 @@
-import { constants } from 'node:fs';
-import { access, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseDuration } from '../config/duration.js';
 import { loadScenario, type LoadedScenario } from '../config/load-scenario.js';
 import { DbtuneError } from '../errors.js';
+import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
 import { loadReport } from '../load/load-report.js';
 import { createLoadProgress } from '../load/load-progress.js';
 import type { LoadResult } from '../load/result.js';
@@ -49,8 +48,8 @@ export const run: CommandHandler<LoadtestOptions> = async (files, options, { io,
   const timeoutMs = timeoutOf(scenario, options);
   const watchSetup = await prepareDatabaseWatch(scenario, options, config, io.env);
   const baseline = options.baseline ? await readSavedResultOfKind(options.baseline, 'dbtune.loadtest', '--baseline') : undefined;
-  if (options.out) await ensureWritable(options.out, '--out');
-  if (options.report) await ensureWritable(options.report, '--report');
+  if (options.out) await checkOutputFile(options.out, '--out');
+  if (options.report) await checkOutputFile(options.report, '--report');
 
   await checkTarget(target, { insecure: options.insecure ?? false });
   // Connect to the database before any load too: unreachable is exit 3 now, not after the stages.
@@ -108,10 +107,10 @@ async function runAndReport({ scenario, target, stages, timeoutMs, baseline, wat
     },
     warnings: [...(watch?.notes ?? []), ...outcome.warnings],
   };
-  if (options.out) await writeOutput(options.out, `${JSON.stringify(result, null, 2)}\n`, '--out');
+  if (options.out) await writeOutputFile(options.out, `${JSON.stringify(result, null, 2)}\n`, '--out');
   if (options.report) {
     const { renderHtmlReport } = await import('../load/html-report.js');
-    await writeOutput(options.report, renderHtmlReport(result, baseline), '--report');
+    await writeOutputFile(options.report, renderHtmlReport(result, baseline), '--report');
   }
   await emitReport(loadReport(result), format, io);
   if (options.report && format !== 'json') io.stderr.write(`HTML report: ${options.report}\n`);
@@ -252,21 +251,4 @@ function timeoutOf(scenario: LoadedScenario, options: Pick<LoadtestOptions, 'tim
   // autocannon refuses timeouts under 1 s (the scenario schema says so with a position).
   if (ms === undefined || ms < 1000) throw new DbtuneError('USAGE', `--timeout must be a duration of at least 1s, got ${JSON.stringify(text)}`);
   return ms;
-}
-
-/** Refuses an output file that cannot be written before any load is sent, not after. */
-async function ensureWritable(file: string, flag: string): Promise<void> {
-  try {
-    await access(dirname(resolve(file)), constants.W_OK);
-  } catch {
-    throw new DbtuneError('USAGE', `cannot write ${flag} file ${file}: its directory does not exist or is not writable`);
-  }
-}
-
-async function writeOutput(file: string, text: string, flag: string): Promise<void> {
-  try {
-    await writeFile(file, text);
-  } catch (error) {
-    throw new DbtuneError('INTERNAL', `cannot write ${flag} file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
 }

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { parseQualifiedName, parseIdentifier, displayQualified } from '../db/identifiers.js';
 import { parseColumnSpec } from './column-spec.js';
@@ -9,6 +8,7 @@ import { zodIssuesToProblems } from './zod-problems.js';
 import { parseDuration } from './duration.js';
 import { loadPgParser, type PgParser } from '../sql/pg-parser.js';
 import { validateFragment, type FragmentKind } from '../sql/fragment.js';
+import { describeReadError, readInputFile } from '../files/input-file.js';
 import { indexKey, type IndexDeclaration, type IndexKey, type IndexSet, type CheckDeclaration } from '../indexing/declaration.js';
 
 /** Reads and YAML-parses files; unreadable files and syntax errors become problems. */
@@ -17,11 +17,9 @@ async function readYamlSources(files: readonly string[], problems: Problem[]): P
   for (const file of files) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readInputFile(file);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const message = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot read: ${code ?? String(error)}`;
-      problems.push({ file, line: 0, col: 0, path: '', message });
+      problems.push({ file, line: 0, col: 0, path: '', message: describeReadError(error) });
       continue;
     }
     const source = parseYamlSource(file, text);

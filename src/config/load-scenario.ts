@@ -1,7 +1,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
+import { describeReadError, readInputFile } from '../files/input-file.js';
 import { parseTemplate, substituteEnv, type Template } from '../load/template.js';
 import { InputProblemsError, type Problem } from './problems.js';
 import { scenarioSchema, type ScenarioFile } from './scenario-schema.js';
@@ -39,10 +39,9 @@ type Path = Array<string | number>;
 export async function loadScenario(file: string, env: NodeJS.ProcessEnv): Promise<LoadedScenario> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readInputFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputProblemsError([{ file, line: 0, col: 0, path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(error)}` }]);
+    throw new InputProblemsError([{ file, line: 0, col: 0, path: '', message: describeReadError(error) }]);
   }
   const source = parseYamlSource(file, text);
   if (source.syntaxProblems.length) {
@@ -133,10 +132,9 @@ function templatesOf(request: ScenarioRequest): Template[] {
 async function readDataRows(path: string, columns: ReadonlySet<string>): Promise<Array<Record<string, string>> | string> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readInputFile(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return `data file ${path}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})`}`;
+    return `data file ${path}: ${describeReadError(error)}`;
   }
   let rows: Array<Record<string, string>>;
   try {

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DbtuneError } from '../errors.js';
+import { describeReadError, readInputFile } from '../files/input-file.js';
 import { InputProblemsError } from './problems.js';
 import { parseYamlSource } from './yaml-source.js';
 import { zodIssuesToProblems } from './zod-problems.js';
@@ -35,10 +35,10 @@ export async function loadProjectConfig(file: string | undefined): Promise<Proje
   const path = file ?? DEFAULT_CONFIG_FILE;
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readInputFile(path);
   } catch (error) {
     if (!file && (error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new DbtuneError('USAGE', `cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new DbtuneError('USAGE', `config file ${path}: ${describeReadError(error)}`);
   }
   const source = parseYamlSource(path, text);
   if (source.syntaxProblems.length) throw new InputProblemsError(source.syntaxProblems);

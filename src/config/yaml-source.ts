@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { formatPath, type Problem } from './problems.js';
 
 /** A parsed YAML file that can say where any path in it stands. */
@@ -11,6 +11,13 @@ export interface YamlSource {
   /** A problem positioned at `path`; `atKey` points at the key rather than its value. */
   problemAt(path: ReadonlyArray<string | number>, message: string, atKey?: boolean): Problem;
 }
+
+/**
+ * Most nodes that aliases may expand to (the `yaml` package's `maxAliasCount`,
+ * its default made explicit): a "billion laughs" file, anchors of aliases of
+ * anchors, would otherwise grow into gigabytes in memory.
+ */
+export const MAX_ALIAS_COUNT = 100;
 
 export function parseYamlSource(file: string, text: string): YamlSource {
   const lineCounter = new LineCounter();
@@ -25,16 +32,44 @@ export function parseYamlSource(file: string, text: string): YamlSource {
     path: '',
     message: firstLine(error.message),
   }));
+  let value: unknown;
+  if (!syntaxProblems.length) {
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      // toJS throws a ReferenceError for too many aliases (and for an alias without its anchor): bad input, not a crash.
+      if (!(error instanceof ReferenceError)) throw error;
+      syntaxProblems.push({ file, ...position(firstAliasOffset(doc)), path: '', message: aliasMessage(error) });
+    }
+  }
 
   return {
     file,
-    value: syntaxProblems.length ? undefined : doc.toJS({ maxAliasCount: 100 }),
+    value,
     syntaxProblems,
     problemAt(path, message, atKey = false) {
       const offset = offsetOf(doc, path, atKey);
       return { file, ...position(offset), path: formatPath(path), message };
     },
   };
+}
+
+function aliasMessage(error: ReferenceError): string {
+  return /Excessive alias count/.test(error.message)
+    ? `aliases that expand to more than ${MAX_ALIAS_COUNT} nodes (a YAML "alias bomb"): write the values out instead of nesting anchors`
+    : firstLine(error.message);
+}
+
+/** Where the first alias (`*name`) of the document starts: where the expansion begins. */
+function firstAliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function firstLine(message: string): string {

