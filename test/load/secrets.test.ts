@@ -101,3 +101,20 @@ describe('secrets never printed', () => {
     }
   });
 });
+
+describe('help steers passwords away from the command line', () => {
+  it.each(['plan', 'apply', 'verify', 'explain', 'drop', 'loadtest'])('%s --help prefers DATABASE_URL/PGPASSWORD and no example passes --database-url (regression: the loadtest example did)', async (command) => {
+    const run = await runCli([command, '--help']);
+    expect(run.code).toBe(0);
+    const flat = run.stdout.replace(/\s+/g, ' ');
+    expect(flat).toMatch(/--database-url <url> [^-]*Prefer DATABASE_URL or PGPASSWORD: a command line is visible to other users \(ps\)/);
+    const examples = run.stdout.split('\n').filter((line) => line.trim().startsWith('$ '));
+    expect(examples.length).toBeGreaterThan(0);
+    expect(examples.filter((line) => line.includes('--database-url'))).toEqual([]);
+  });
+
+  it('dbtune --help says how to connect without a password on the command line', async () => {
+    const run = await runCli(['--help']);
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain('other users of the machine can read a command line (ps, /proc), password included: keep it in the environment');
+  });
+});
