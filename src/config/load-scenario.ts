@@ -2,7 +2,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
-import { describeEnvValue, envNames, substituteEnv } from '../load/env-refs.js';
+import { describeEnvValue, envNames, splitEnvRefs, substituteEnv } from '../load/env-refs.js';
 import { compileJson, jsonColumns, type JsonTemplate } from '../load/json-template.js';
 import { parseTemplate, textOutsideGenerators, type Template } from '../load/template.js';
 import { formatPath, InputProblemsError, type Problem } from './problems.js';
@@ -88,7 +88,7 @@ export async function loadScenario(file: string, env: NodeJS.ProcessEnv): Promis
     if (r.body !== undefined) request.body = templateAt([...base, 'body']);
     return request;
   });
-  const used = new Set(requests.flatMap((r) => [r.path, ...r.headers.map(([, t]) => t), ...(r.body ? [r.body] : [])].flatMap((t) => t.columns).concat(r.json ? jsonColumns(r.json) : [])));
+  const used = new Set(requests.flatMap(columnsOf));
   if (used.size && !spec.data) problems.push(source.problemAt(['requests'], 'a template uses {{row.…}} but the scenario has no `data:` CSV file'));
   let rows: Array<Record<string, string>> = [];
   if (spec.data) {
@@ -115,7 +115,8 @@ function compileTemplates(source: YamlSource, env: NodeJS.ProcessEnv, problems: 
   compileRawTemplates(source.value, (text, path) => {
     if (path.length === 3 && path[2] === 'path') {
       // Spaces are allowed only inside {{ }}: a raw space or line break would break the request line.
-      if (RAW_SPACE.test(textOutsideGenerators(text).replace(/\$?\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, ''))) {
+      const literal = splitEnvRefs(textOutsideGenerators(text)).map((piece) => (piece.kind === 'text' ? piece.text : ''));
+      if (literal.some((piece) => RAW_SPACE.test(piece))) {
         problems.push(source.problemAt(path, 'a path without spaces or control characters (encode a space as %20)'));
       }
       for (const name of new Set(envNames(text))) {
@@ -128,6 +129,12 @@ function compileTemplates(source: YamlSource, env: NodeJS.ProcessEnv, problems: 
     else problems.push(source.problemAt(path, `${result.error} (at character ${result.offset + 1})`));
   });
   return templates;
+}
+
+/** Columns of the `data:` CSV a request reads. */
+function columnsOf(request: ScenarioRequest): string[] {
+  const templates = [request.path, ...request.headers.map(([, t]) => t), ...(request.body ? [request.body] : [])];
+  return [...templates.flatMap((t) => t.columns), ...(request.json ? jsonColumns(request.json) : [])];
 }
 
 const RAW_SPACE = /[\s\u0000-\u001f\u007f]/;
