@@ -10,11 +10,14 @@ import type { CommandHandler, CommandContext } from '../commands/shared.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** Why the help steers passwords away from --database-url. */
+const PREFER_ENV = 'Prefer DATABASE_URL or PGPASSWORD: a command line is visible to other users (ps)';
+
 type Loader = () => Promise<{ run: CommandHandler<never> }>;
 
 function connectionOptions(command: Command): Command {
   return command
-    .addOption(new Option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL, then PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE/PGSSLMODE)'))
+    .addOption(new Option('--database-url <url>', `PostgreSQL URL (default: $DATABASE_URL, then PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE/PGSSLMODE). ${PREFER_ENV}`))
     .addOption(new Option('--config <file>', 'project config file (default: dbtune.yaml if present)'));
 }
 
@@ -43,6 +46,9 @@ export function buildProgram(runCommand: (load: Loader, args: string[], options:
       'after',
       `
 Exit codes: 0 ok · 1 something failed · 2 bad usage or input (nothing executed) · 3 database unreachable or unsupported · 130 interrupted
+
+Connecting: DATABASE_URL, else PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE/PGSSLMODE. --database-url works too,
+but other users of the machine can read a command line (ps, /proc), password included: keep it in the environment.
 
 Examples:
   $ dbtune demo --quick
@@ -166,7 +172,7 @@ Examples:
       .option('--report <file>', 'write a self-contained HTML report with charts')
       .option('--baseline <file>', 'a saved earlier result (--out) to show before/after in the HTML report')
       .option('--insecure', 'accept an https target whose certificate is not trusted (self-signed test servers)')
-      .option('--database-url <url>', "watch this PostgreSQL during each stage (default with database: in the scenario: its url, else $DATABASE_URL, PG* variables)")
+      .option('--database-url <url>', `watch this PostgreSQL during each stage (default with database: in the scenario: its url, else $DATABASE_URL, PG* variables). ${PREFER_ENV}`)
       .option('--indexes <files...>', 'index-set files whose indexes to report as used or unused under load (needs a database to watch)')
       .addOption(new Option('--config <file>', 'project config file (default: dbtune.yaml if present)')),
     'table (default), json, junit (one test case per stage threshold), markdown',
@@ -185,7 +191,7 @@ Examples:
   $ dbtune loadtest scenarios/week3-staged.yaml
   $ dbtune loadtest scenarios/week3-staged.yaml --stages 10,50 --duration 10s --out before.json
   $ dbtune loadtest scenarios/week3-staged.yaml --out after.json --report report.html --baseline before.json
-  $ dbtune loadtest scenarios/week3-staged.yaml --database-url "$DATABASE_URL" --indexes indexes/week3-performance.yaml
+  $ dbtune loadtest scenarios/checkout.yaml --indexes indexes/week3-performance.yaml   # database: in the scenario, URL from DATABASE_URL
   $ dbtune compare before.json after.json`)
     .action((scenario: string, options: object) => runCommand(() => import('../commands/loadtest.js'), [scenario], options));
 

@@ -8,7 +8,9 @@ import { createLoadProgress } from '../load/load-progress.js';
 import type { LoadResult } from '../load/result.js';
 import { runScenario, type StagePlan } from '../load/run-scenario.js';
 import { readSavedResultOfKind } from '../explain/saved-result.js';
+import { describeEnvValue } from '../load/env-refs.js';
 import { checkTarget, parseTarget } from '../load/target.js';
+import { redactUrl } from '../redact-url.js';
 import { stageThresholds } from '../load/thresholds.js';
 import { colorWanted, emitReport } from '../report/emit.js';
 import { ansiPaint, plainPaint } from '../report/render-table.js';
@@ -43,7 +45,8 @@ export const run: CommandHandler<LoadtestOptions> = async (files, options, { io,
   const format = outputFormat(options, config);
   // Everything the user gave is checked before any traffic is sent.
   const scenario = await loadScenario(files[0]!, io.env);
-  const target = parseTarget(options.target ?? scenario.spec.target, options.target ? '--target' : 'target');
+  const targetFromEnv = options.target ? undefined : scenario.envValues.get('target');
+  const target = parseTarget(options.target ?? scenario.spec.target, options.target ? '--target' : 'target', targetFromEnv ? describeEnvValue(targetFromEnv) : undefined);
   const stages = stagePlans(scenario, options);
   const timeoutMs = timeoutOf(scenario, options);
   const watchSetup = await prepareDatabaseWatch(scenario, options, config, io.env);
@@ -100,7 +103,7 @@ async function runAndReport({ scenario, target, stages, timeoutMs, baseline, wat
       ...(await runContext()),
       scenario: scenario.spec.scenario,
       scenario_file: scenario.file,
-      target: target.href.replace(/\/$/, ''),
+      target: redactUrl(target.href.replace(/\/$/, '')),
       started_at: startedAt,
       timeout_ms: timeoutMs,
       ...(watch ? { server_version: watch.serverVersion, database: watch.database } : {}),

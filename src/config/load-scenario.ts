@@ -2,8 +2,10 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { describeReadError, readInputFile } from '../files/input-file.js';
-import { parseTemplate, substituteEnv, type Template } from '../load/template.js';
-import { InputProblemsError, type Problem } from './problems.js';
+import { describeEnvValue, envNames, splitEnvRefs, substituteEnv } from '../load/env-refs.js';
+import { compileJson, jsonColumns, type JsonTemplate } from '../load/json-template.js';
+import { parseTemplate, textOutsideGenerators, type Template } from '../load/template.js';
+import { formatPath, InputProblemsError, type Problem } from './problems.js';
 import { scenarioSchema, type ScenarioFile } from './scenario-schema.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
 import { zodIssuesToProblems } from './zod-problems.js';
@@ -14,8 +16,8 @@ export interface ScenarioRequest {
   method: string;
   path: Template;
   headers: Array<[string, Template]>;
-  /** JSON body with every string value a template; serialised per request. */
-  json?: unknown;
+  /** JSON body with every string value compiled; serialised per request. */
+  json?: JsonTemplate;
   body?: Template;
   weight: number;
   expectStatus: number[];
@@ -27,14 +29,23 @@ export interface LoadedScenario {
   requests: ScenarioRequest[];
   /** Rows of the `data:` CSV (empty without one). */
   rows: Array<Record<string, string>>;
+  /**
+   * Fields whose value came (wholly or partly) from `${…}`, by path as shown
+   * in messages (`target`, `requests[0].headers.authorization`), with the text
+   * as written: a message about one names the variable, never the value.
+   */
+  envValues: ReadonlyMap<string, string>;
 }
 
 type Path = Array<string | number>;
 
 /**
- * Reads a scenario: `${ENV}` filled from the environment (a missing variable
- * is an error, not ""), schema checked, every template compiled. All problems
- * at once with positions; nothing is sent when there is any.
+ * Reads a scenario: schema checked, every template compiled, `${ENV}` filled
+ * from the environment (a missing variable is an error, not ""). Templates
+ * are parsed on the text as written and environment values inserted as
+ * literal text afterwards, so a value is never read as a template, and no
+ * message shows one. All problems at once with positions; nothing is sent
+ * when there is any.
  */
 export async function loadScenario(file: string, env: NodeJS.ProcessEnv): Promise<LoadedScenario> {
   let text: string;
@@ -48,60 +59,99 @@ export async function loadScenario(file: string, env: NodeJS.ProcessEnv): Promis
     throw new InputProblemsError(source.syntaxProblems.map((p) => ({ ...p, message: `YAML syntax error: ${p.message}` })));
   }
   const problems: Problem[] = [];
-  const value = substituteAll(source.value, [], env, source, problems);
+  const envValues = new Map<string, string>();
+  const filledValues = new Map<string, string>();
+  const value = substituteAll(source.value, [], env, source, problems, { written: envValues, filled: filledValues });
   const parsed = scenarioSchema.safeParse(value ?? {});
   if (!parsed.success) {
-    problems.push(...zodIssuesToProblems(parsed.error.issues, source, scenarioSchema as z.ZodType));
-    // Templates too, so that one run lists every problem.
-    compileRawTemplates(value, (text, path) => {
-      const result = parseTemplate(text);
-      if (!result.ok) problems.push(source.problemAt(path, `${result.error} (at character ${result.offset + 1})`));
-    });
-    throw new InputProblemsError(sortProblems(problems));
+    const schemaProblems = zodIssuesToProblems(parsed.error.issues, source, scenarioSchema as z.ZodType);
+    problems.push(...schemaProblems.map((p) => withoutEnvValue(p, envValues, filledValues)));
   }
-  if (problems.length) throw new InputProblemsError(sortProblems(problems));
+  // Templates too when the schema failed, so that one run lists every problem.
+  const templates = compileTemplates(source, env, problems);
+  if (!parsed.success) throw new InputProblemsError(sortProblems(problems));
 
   const spec = parsed.data;
-  let usesRows = false;
-  const compile = (text: string, path: Path): Template | undefined => {
-    const result = parseTemplate(text);
-    if (result.ok) {
-      if (result.template.columns.length) usesRows = true;
-      return result.template;
-    }
-    problems.push(source.problemAt(path, `${result.error} (at character ${result.offset + 1})`));
-    return undefined;
-  };
+  const templateAt = (path: Path): Template => templates.get(JSON.stringify(path)) ?? { parts: [], constant: true, columns: [] };
   const requests: ScenarioRequest[] = spec.requests.map((r, i) => {
     const base: Path = ['requests', i];
     const request: ScenarioRequest = {
       name: r.name,
       method: r.method,
-      path: compile(r.path, [...base, 'path']) ?? { parts: [], constant: true, columns: [] },
-      headers: Object.entries(r.headers ?? {}).map(([k, v]) => [k, compile(v, [...base, 'headers', k]) ?? { parts: [], constant: true, columns: [] }]),
+      path: templateAt([...base, 'path']),
+      headers: Object.keys(r.headers ?? {}).map((k) => [k, templateAt([...base, 'headers', k])]),
       weight: r.weight,
       expectStatus: r.expect_status ?? [],
     };
-    if (r.json !== undefined) {
-      walkStrings(r.json, [...base, 'json'], (text, path) => void compile(text, path));
-      request.json = r.json;
-    }
-    if (r.body !== undefined) request.body = compile(r.body, [...base, 'body']) ?? { parts: [], constant: true, columns: [] };
+    if (r.json !== undefined) request.json = compileJson(valueAt(source.value, [...base, 'json']), (_, path) => templateAt([...base, 'json', ...path]));
+    if (r.body !== undefined) request.body = templateAt([...base, 'body']);
     return request;
   });
-  if (usesRows && !spec.data) problems.push(source.problemAt(['requests'], 'a template uses {{row.…}} but the scenario has no `data:` CSV file'));
+  const used = new Set(requests.flatMap(columnsOf));
+  if (used.size && !spec.data) problems.push(source.problemAt(['requests'], 'a template uses {{row.…}} but the scenario has no `data:` CSV file'));
   let rows: Array<Record<string, string>> = [];
   if (spec.data) {
-    const used = new Set(spec.requests.flatMap((_, i) => templatesOf(requests[i]!).flatMap((t) => t.columns)));
-    const data = await readDataRows(resolve(dirname(file), spec.data), used);
+    const written = envValues.get('data');
+    const path = resolve(dirname(file), spec.data);
+    const data = await readDataRows(path, used, written ? `the data file (${describeEnvValue(written)})` : `data file ${path}`);
     if (typeof data === 'string') problems.push(source.problemAt(['data'], data));
     else rows = data;
   }
   if (problems.length) throw new InputProblemsError(sortProblems(problems));
-  return { file, spec, requests, rows };
+  return { file, spec, requests, rows, envValues };
 }
 
-/** Visits the template strings of a document that failed the schema: whatever of requests[].path/headers/body/json is there. */
+/**
+ * Compiles every template field of the document as written (whatever of
+ * requests[].path/headers/body/json is there), filling `${…}` afterwards;
+ * templates by JSON path. A path also gets the check that it sends no raw
+ * space or control character, in its own text and in the values it takes
+ * from the environment.
+ */
+function compileTemplates(source: YamlSource, env: NodeJS.ProcessEnv, problems: Problem[]): Map<string, Template> {
+  const templates = new Map<string, Template>();
+  const lookup = (name: string) => env[name];
+  compileRawTemplates(source.value, (text, path) => {
+    if (path.length === 3 && path[2] === 'path') {
+      // Spaces are allowed only inside {{ }}: a raw space or line break would break the request line.
+      const literal = splitEnvRefs(textOutsideGenerators(text)).map((piece) => (piece.kind === 'text' ? piece.text : ''));
+      if (literal.some((piece) => RAW_SPACE.test(piece))) {
+        problems.push(source.problemAt(path, 'a path without spaces or control characters (encode a space as %20)'));
+      }
+      for (const name of new Set(envNames(text))) {
+        const filled = env[name];
+        if (filled !== undefined && RAW_SPACE.test(filled)) problems.push(source.problemAt(path, `the value of \${${name}} has a space or control character, which would break the request line (encode a space as %20)`));
+      }
+    }
+    const result = parseTemplate(text, lookup);
+    if (result.ok) templates.set(JSON.stringify(path), result.template);
+    else problems.push(source.problemAt(path, `${result.error} (at character ${result.offset + 1})`));
+  });
+  return templates;
+}
+
+/** Columns of the `data:` CSV a request reads. */
+function columnsOf(request: ScenarioRequest): string[] {
+  const templates = [request.path, ...request.headers.map(([, t]) => t), ...(request.body ? [request.body] : [])];
+  return [...templates.flatMap((t) => t.columns), ...(request.json ? jsonColumns(request.json) : [])];
+}
+
+const RAW_SPACE = /[\s\u0000-\u001f\u007f]/;
+
+/**
+ * A schema message about a field whose value came from the environment
+ * names the variable instead of quoting the value (e.g. a duplicate request
+ * name): the value may be a secret.
+ */
+function withoutEnvValue(problem: Problem, envValues: ReadonlyMap<string, string>, filledValues: ReadonlyMap<string, string>): Problem {
+  const written = envValues.get(problem.path);
+  const filled = filledValues.get(problem.path);
+  if (written === undefined || !filled) return problem;
+  const shown = describeEnvValue(written);
+  return { ...problem, message: problem.message.split(JSON.stringify(filled)).join(shown).split(filled).join(shown) };
+}
+
+/** Visits the template strings of the document as written, whether or not it passed the schema: whatever of requests[].path/headers/body/json is there. */
 function compileRawTemplates(document: unknown, visit: (text: string, path: Path) => void): void {
   const requests = (document as { requests?: unknown } | null)?.requests;
   if (!Array.isArray(requests)) return;
@@ -112,59 +162,66 @@ function compileRawTemplates(document: unknown, visit: (text: string, path: Path
   });
 }
 
-function templatesOf(request: ScenarioRequest): Template[] {
-  const templates = [request.path, ...request.headers.map(([, t]) => t)];
-  if (request.body) templates.push(request.body);
-  if (request.json !== undefined) {
-    walkStrings(request.json, [], (text) => {
-      const parsed = parseTemplate(text);
-      if (parsed.ok) templates.push(parsed.template);
-    });
-  }
-  return templates;
-}
-
 /**
  * The `data:` CSV (relative to the scenario file), header row first. Returns a
  * problem as a string: unreadable, malformed, empty, or missing a column a
  * template reads.
  */
-async function readDataRows(path: string, columns: ReadonlySet<string>): Promise<Array<Record<string, string>> | string> {
+async function readDataRows(path: string, columns: ReadonlySet<string>, label: string): Promise<Array<Record<string, string>> | string> {
   let text: string;
   try {
     text = await readInputFile(path);
   } catch (error) {
-    return `data file ${path}: ${describeReadError(error)}`;
+    return `${label}: ${describeReadError(error)}`;
   }
   let rows: Array<Record<string, string>>;
   try {
     rows = parseCsv(text, { columns: true, skip_empty_lines: true, bom: true, trim: true }) as Array<Record<string, string>>;
   } catch (error) {
-    return `data file ${path} is not valid CSV: ${(error as Error).message}`;
+    return `${label} is not valid CSV: ${(error as Error).message}`;
   }
-  if (rows.length === 0) return `data file ${path} has no rows under its header`;
+  if (rows.length === 0) return `${label} has no rows under its header`;
   const header = Object.keys(rows[0]!);
   const missing = [...columns].filter((c) => !header.includes(c));
-  if (missing.length) return `data file ${path} has no column ${missing.map((c) => JSON.stringify(c)).join(', ')} (its columns: ${header.join(', ')})`;
+  if (missing.length) return `${label} has no column ${missing.map((c) => JSON.stringify(c)).join(', ')} (its columns: ${header.join(', ')})`;
   // A line break in a header value would split the request (values in paths are URL-encoded).
   const broken = rows.findIndex((row) => [...columns].some((c) => /[\r\n\u0000]/.test(row[c] ?? '')));
-  if (broken >= 0) return `data file ${path}: row ${broken + 1} has a line break in a column the requests use`;
+  if (broken >= 0) return `${label}: row ${broken + 1} has a line break in a column the requests use`;
   return rows;
 }
 
-/** Replaces `${VAR}` in every string of the document, collecting missing variables with their positions. */
-function substituteAll(value: unknown, path: Path, env: NodeJS.ProcessEnv, source: YamlSource, problems: Problem[]): unknown {
+/**
+ * Replaces `${VAR}` in every string of the document, collecting missing
+ * variables with their positions, and where values came from the environment
+ * (by path as shown in messages: the text as written, and as filled).
+ */
+function substituteAll(value: unknown, path: Path, env: NodeJS.ProcessEnv, source: YamlSource, problems: Problem[], fromEnv: { written: Map<string, string>; filled: Map<string, string> }): unknown {
   if (typeof value === 'string') {
     const result = substituteEnv(value, env);
-    if (result.ok) return result.text;
-    for (const name of new Set(result.missing)) problems.push(source.problemAt(path, `environment variable ${name} is not set`));
-    return value;
+    if (!result.ok) {
+      for (const name of new Set(result.missing)) problems.push(source.problemAt(path, `environment variable ${name} is not set`));
+      return value;
+    }
+    if (envNames(value).length) {
+      fromEnv.written.set(formatPath(path), value);
+      fromEnv.filled.set(formatPath(path), result.text);
+    }
+    return result.text;
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteAll(v, [...path, i], env, source, problems));
+  if (Array.isArray(value)) return value.map((v, i) => substituteAll(v, [...path, i], env, source, problems, fromEnv));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteAll(v, [...path, k], env, source, problems)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteAll(v, [...path, k], env, source, problems, fromEnv)]));
   }
   return value;
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let node = root;
+  for (const seg of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string | number, unknown>)[seg];
+  }
+  return node;
 }
 
 function walkStrings(value: unknown, path: Path, visit: (text: string, path: Path) => void): void {

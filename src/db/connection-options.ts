@@ -93,6 +93,11 @@ function parseDatabaseUrl(text: string, origin: string): UrlParts {
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new DbtuneError('CONNECTION_CONFIG', `${origin} must start with postgres:// or postgresql://, not ${url.protocol}//`);
   }
+  // A password with an unencoded / ? or # ends the host early: its pieces would become the port, the
+  // database or a parameter, and be shown in messages as such. The @ that ended the password gives it away.
+  if (url.pathname.includes('@') || url.hash.includes('@') || [...url.searchParams.keys()].some((key) => key.includes('@'))) {
+    throw new DbtuneError('CONNECTION_CONFIG', `${origin} has an @ after the host: a password containing / ? # or @ must be percent-encoded (%2F %3F %23 %40)`);
+  }
   const parts: UrlParts = {};
   const decode = (s: string) => {
     try {

@@ -126,6 +126,25 @@ function runAsIds(): { uid?: number; gid?: number } {
   }
 }
 
+/**
+ * What initdb and postgres get of dbtune's environment: only what they use.
+ * They may run as another OS user (`postgres`, when dbtune runs as root), and a
+ * server's environment is readable in /proc by its user; dbtune's own holds
+ * DATABASE_URL, PGPASSWORD, API tokens… The binaries find their libraries
+ * through RUNPATH ($ORIGIN/../lib), not the environment. Kept: PATH; TZ, from
+ * which initdb sets the server's default time zone; the library search paths
+ * some platforms set; and on Windows what a process needs to start at all.
+ * LC_ALL=C and LANG=C keep messages in English (waitUntilReady reads them)
+ * and override every other LC_*.
+ */
+export function serverEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept: NodeJS.ProcessEnv = {};
+  for (const name of SERVER_ENV) if (env[name] !== undefined) kept[name] = env[name];
+  return { ...kept, LC_ALL: 'C', LANG: 'C' };
+}
+
+const SERVER_ENV = ['PATH', 'TZ', 'LD_LIBRARY_PATH', 'DYLD_LIBRARY_PATH', 'SystemRoot', 'SYSTEMROOT', 'windir', 'WINDIR', 'TEMP', 'TMP', 'Path'];
+
 export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
   const { binaries, major } = resolveBinaries(options.major);
   await hydrateSymlinks(binaries.packageDir);
@@ -149,7 +168,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
   const dataDir = path.join(root, 'data');
   const password = randomBytes(12).toString('hex');
   const passwordFile = path.join(root, 'pwfile');
-  const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
+  const env = serverEnvironment(process.env);
 
   try {
     await mkdir(dataDir, { mode: 0o700 });

@@ -3,6 +3,7 @@ import { DbtuneError } from '../errors.js';
 import { describeReadError, readInputFile } from '../files/input-file.js';
 import { writeOutputFile } from '../files/output-file.js';
 import type { LoadResult } from '../load/result.js';
+import { redactUrl } from '../redact-url.js';
 import type { RunContext } from '../report/run-context.js';
 
 /** The kinds of result `dbtune compare` knows; the JSON says which it is. */
@@ -23,7 +24,9 @@ const statsShape = {
 const savedLoadShape = z.looseObject({
   max_sustained_users: z.number(),
   passed: z.boolean(),
-  context: z.looseObject({ scenario: z.string(), target: z.string(), started_at: z.string() }),
+  // A result written by hand or by an older dbtune may hold a target with a password or a query token:
+  // every report built from it (compare, the HTML baseline) shows it redacted.
+  context: z.looseObject({ scenario: z.string(), target: z.string().transform(redactUrl), started_at: z.string() }),
   stages: z.array(
     z.looseObject({
       stage: z.number(),
@@ -91,6 +94,7 @@ export async function readSavedResult(file: string): Promise<SavedResult> {
       const issue = checked.error.issues[0]!;
       throw new DbtuneError('INPUT_INVALID', `${file} is not a complete loadtest result: ${issue.path.join('.') || '(top)'}: ${issue.message}`, { hint: HINT });
     }
+    return checked.data as unknown as LoadResult;
   }
   return value as SavedResult;
 }

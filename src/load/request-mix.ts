@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ScenarioRequest } from '../config/load-scenario.js';
-import { parseTemplate, renderTemplate, type RenderContext, type Template } from './template.js';
+import { isConstantJson, jsonColumns, renderJson } from './json-template.js';
+import { renderTemplate, type RenderContext } from './template.js';
 
 /**
  * Turns a scenario's requests into autocannon's `requests` list. The weights
@@ -20,13 +21,6 @@ export interface MixEntry {
   setupRequest?: (request: MixEntry, context: unknown) => MixEntry;
 }
 
-/** A JSON body with its string leaves compiled; a leaf that is exactly {{int}}, {{float}} or {{seq}} renders as a JSON number. */
-type JsonTemplate =
-  | { kind: 'literal'; value: unknown }
-  | { kind: 'string'; template: Template; numeric: boolean }
-  | { kind: 'array'; items: JsonTemplate[] }
-  | { kind: 'object'; entries: Array<[string, JsonTemplate]> };
-
 const MAX_CYCLE = 100;
 
 export interface MixOptions {
@@ -44,12 +38,12 @@ export function buildRequestMix(requests: readonly ScenarioRequest[], options: M
   const nextRow = () => (rows.length ? rows[rowIndex++ % rows.length] : undefined);
 
   const entries = requests.map((request, requestIndex) => {
-    const json = request.json === undefined ? undefined : compileJson(request.json);
+    const json = request.json;
     const headers: Record<string, string> = {};
     if (json && !request.headers.some(([name]) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
     const templated = !request.path.constant || request.headers.some(([, t]) => !t.constant) || (request.body && !request.body.constant) || (json && !isConstantJson(json));
     // Only requests that read {{row.…}} take a row, so each of them walks the whole file in turn.
-    const usesRows = request.path.columns.length > 0 || request.headers.some(([, t]) => t.columns.length > 0) || (request.body?.columns.length ?? 0) > 0 || (json !== undefined && jsonUsesRows(json));
+    const usesRows = request.path.columns.length > 0 || request.headers.some(([, t]) => t.columns.length > 0) || (request.body?.columns.length ?? 0) > 0 || (json !== undefined && jsonColumns(json).length > 0);
     const render = (): Pick<MixEntry, 'path' | 'headers' | 'body'> => {
       context.row = usesRows ? nextRow() : undefined;
       const rendered: Pick<MixEntry, 'path' | 'headers' | 'body'> = { path: renderTemplate(request.path, context, encodeURIComponent), headers: { ...headers } };
@@ -88,59 +82,4 @@ export function weightedCycle(weights: readonly number[]): number[] {
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
-}
-
-function compileJson(value: unknown): JsonTemplate {
-  if (typeof value === 'string') {
-    const parsed = parseTemplate(value);
-    // loadScenario has already reported templates that do not parse.
-    if (!parsed.ok) return { kind: 'literal', value };
-    const only = parsed.template.parts.length === 1 ? parsed.template.parts[0]! : undefined;
-    const numeric = only !== undefined && (only.kind === 'int' || only.kind === 'float' || only.kind === 'seq');
-    return parsed.template.constant ? { kind: 'literal', value } : { kind: 'string', template: parsed.template, numeric };
-  }
-  if (Array.isArray(value)) return { kind: 'array', items: value.map(compileJson) };
-  if (value !== null && typeof value === 'object') return { kind: 'object', entries: Object.entries(value).map(([k, v]) => [k, compileJson(v)]) };
-  return { kind: 'literal', value };
-}
-
-function jsonUsesRows(json: JsonTemplate): boolean {
-  switch (json.kind) {
-    case 'literal':
-      return false;
-    case 'string':
-      return json.template.columns.length > 0;
-    case 'array':
-      return json.items.some(jsonUsesRows);
-    case 'object':
-      return json.entries.some(([, v]) => jsonUsesRows(v));
-  }
-}
-
-function isConstantJson(json: JsonTemplate): boolean {
-  switch (json.kind) {
-    case 'literal':
-      return true;
-    case 'string':
-      return false;
-    case 'array':
-      return json.items.every(isConstantJson);
-    case 'object':
-      return json.entries.every(([, v]) => isConstantJson(v));
-  }
-}
-
-function renderJson(json: JsonTemplate, context: RenderContext): unknown {
-  switch (json.kind) {
-    case 'literal':
-      return json.value;
-    case 'string': {
-      const text = renderTemplate(json.template, context);
-      return json.numeric ? Number(text) : text;
-    }
-    case 'array':
-      return json.items.map((item) => renderJson(item, context));
-    case 'object':
-      return Object.fromEntries(json.entries.map(([k, v]) => [k, renderJson(v, context)]));
-  }
 }

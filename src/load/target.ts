@@ -1,21 +1,25 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { DbtuneError } from '../errors.js';
+import { redactUrl } from '../redact-url.js';
 
 /**
  * The target is the one host that receives traffic: the scenario's `target`
  * or `--target`. Request paths are appended to it; redirects are never
  * followed (a 3xx is a failure unless the request expects it).
+ *
+ * Messages never echo a password or query value (redactUrl); `shown` names a
+ * value that came from the environment (`the value of ${TARGET}`) instead.
  */
-export function parseTarget(text: string, flag: string): URL {
+export function parseTarget(text: string, flag: string, shown: string = JSON.stringify(redactUrl(text))): URL {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new DbtuneError('USAGE', `${flag} must be an http:// or https:// URL, got ${JSON.stringify(text)}`);
+    throw new DbtuneError('USAGE', `${flag} must be an http:// or https:// URL, got ${shown}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DbtuneError('USAGE', `${flag} must be an http:// or https:// URL, got ${JSON.stringify(text)}`);
-  if (url.search || url.hash) throw new DbtuneError('USAGE', `${flag} is a base URL without ?query or #fragment, got ${JSON.stringify(text)}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DbtuneError('USAGE', `${flag} must be an http:// or https:// URL, got ${shown}`);
+  if (url.search || url.hash) throw new DbtuneError('USAGE', `${flag} is a base URL without ?query or #fragment, got ${shown}`);
   if (url.username || url.password) throw new DbtuneError('USAGE', `${flag} must not carry credentials; send them as a header (headers: { authorization: "Bearer \${TOKEN}" })`);
   return url;
 }

@@ -1,3 +1,5 @@
+import { envNames, envRefLengthAt, fillEnv, type EnvLookup } from './env-refs.js';
+
 /**
  * Values in a load scenario can vary per request so that load spreads over
  * many keys instead of hitting one cached row:
@@ -34,44 +36,92 @@ export type TemplateParse = { ok: true; template: Template } | { ok: false; erro
 
 const NUMBER = /^-?\d+(\.\d+)?$/;
 
-export function parseTemplate(text: string): TemplateParse {
+/**
+ * Parses the text as written in the scenario. With `env`, each `${NAME}` is
+ * filled in afterwards, as literal text: in the text it is sent as is, inside
+ * `{{…}}` it is one argument (`{{int 1 ${MAX_ID}}}`); it never becomes a
+ * generator, and error messages quote the `${NAME}`, never its value. An
+ * unset variable is left for the caller to report (it renders as "").
+ * Without `env`, `${NAME}` stays as written.
+ */
+export function parseTemplate(text: string, env?: EnvLookup): TemplateParse {
   const parts: TemplatePart[] = [];
   const columns: string[] = [];
+  const pushText = (segment: string) => {
+    const t = env ? fillEnv(segment, env) : segment;
+    if (!t) return;
+    const previous = parts.at(-1);
+    // One text part per run of text: a constant template renders its single part.
+    if (previous?.kind === 'text') previous.text += t;
+    else parts.push({ kind: 'text', text: t });
+  };
   let i = 0;
   while (i < text.length) {
     const open = text.indexOf('{{', i);
     if (open < 0) {
-      parts.push({ kind: 'text', text: text.slice(i) });
+      pushText(text.slice(i));
       break;
     }
-    if (open > i) parts.push({ kind: 'text', text: text.slice(i, open) });
-    const close = text.indexOf('}}', open + 2);
+    pushText(text.slice(i, open));
+    const close = closingBraces(text, open + 2);
     if (close < 0) return { ok: false, error: 'a "{{" is never closed with "}}"', offset: open };
     const words = text.slice(open + 2, close).trim().split(/\s+/).filter(Boolean);
-    const part = generator(words);
+    const part = generator(words, env);
     if (typeof part === 'string') return { ok: false, error: part, offset: open };
-    if (part.kind === 'row') columns.push(part.column);
-    parts.push(part);
+    if (part) {
+      if (part.kind === 'row') columns.push(part.column);
+      parts.push(part);
+    }
     i = close + 2;
   }
   return { ok: true, template: { parts, constant: parts.every((p) => p.kind === 'text'), columns } };
 }
 
-function generator(words: string[]): TemplatePart | string {
-  const [name, ...args] = words;
+/** The text outside `{{…}}`, as written: what a request sends literally (besides `${…}` values). */
+export function textOutsideGenerators(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const open = text.indexOf('{{', i);
+    const close = open < 0 ? -1 : closingBraces(text, open + 2);
+    if (close < 0) return out + text.slice(i);
+    out += text.slice(i, open);
+    i = close + 2;
+  }
+  return out;
+}
+
+/** Index of the `}}` that closes a `{{` (a `${NAME}` inside is skipped whole), or -1. */
+function closingBraces(text: string, from: number): number {
+  for (let j = from; j < text.length - 1; j++) {
+    const ref = envRefLengthAt(text, j);
+    if (ref) j += ref - 1;
+    else if (text[j] === '}' && text[j + 1] === '}') return j;
+  }
+  return -1;
+}
+
+/** A generator part, an error message, or null when an argument's variable is unset (reported by the caller). */
+function generator(words: string[], env: EnvLookup | undefined): TemplatePart | string | null {
+  const [name, ...written] = words;
   if (!name) return 'empty "{{ }}": expected a generator such as {{int 1 100}}';
+  const shown = `{{${words.join(' ')}}}`;
+  if (envNames(name).length) return `the generator of ${shown} cannot come from the environment: expected int, float, pick, uuid, seq or row.<column>`;
+  if (env && written.some((w) => envNames(w).some((n) => env(n) === undefined))) return null;
+  const fromEnv = written.some((w) => envNames(w).length > 0);
+  const args = env ? written.map((w) => fillEnv(w, env)) : written;
   if (name.startsWith('row.')) {
     const column = name.slice(4);
-    if (!column || args.length) return `{{row.column}} takes a column name and nothing else, got {{${words.join(' ')}}}`;
+    if (!column || args.length) return `{{row.column}} takes a column name and nothing else, got ${shown}`;
     return { kind: 'row', column };
   }
   switch (name) {
     case 'int':
     case 'float': {
-      if (args.length !== 2 || !args.every((a) => NUMBER.test(a))) return `{{${name} min max}} takes two numbers, got {{${words.join(' ')}}}`;
+      if (args.length !== 2 || !args.every((a) => NUMBER.test(a))) return `{{${name} min max}} takes two numbers, got ${shown}`;
       const [min, max] = args.map(Number) as [number, number];
-      if (min > max) return `{{${name} ${min} ${max}}}: min is greater than max`;
-      if (name === 'int' && (!Number.isInteger(min) || !Number.isInteger(max))) return `{{int min max}} takes whole numbers, got {{${words.join(' ')}}}`;
+      if (min > max) return `${fromEnv ? shown : `{{${name} ${min} ${max}}}`}: min is greater than max`;
+      if (name === 'int' && (!Number.isInteger(min) || !Number.isInteger(max))) return `{{int min max}} takes whole numbers, got ${shown}`;
       return { kind: name, min, max };
     }
     case 'pick':
@@ -129,23 +179,4 @@ export function renderTemplate(template: Template, context: RenderContext, encod
     }
   }
   return out;
-}
-
-/**
- * `${NAME}` from the environment, at load time. A missing variable is an
- * error (never an empty string): a token that silently became "" sends
- * unauthenticated traffic and measures the wrong thing. `$${X}` is a literal `${X}`.
- */
-export function substituteEnv(text: string, env: NodeJS.ProcessEnv): { ok: true; text: string } | { ok: false; missing: string[] } {
-  const missing: string[] = [];
-  const out = text.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (match, name: string) => {
-    if (match.startsWith('$$')) return match.slice(1);
-    const value = env[name];
-    if (value === undefined) {
-      missing.push(name);
-      return match;
-    }
-    return value;
-  });
-  return missing.length ? { ok: false, missing } : { ok: true, text: out };
 }

@@ -133,6 +133,20 @@ describe('resolveConnectionOptions: bad configuration is CONNECTION_CONFIG', () 
     expect(error.message).not.toContain(SECRET);
   });
 
+  // Each parses as a URL, with pieces of the password as the port, the database or a parameter.
+  it.each<[string, string]>([
+    ['/', 'postgres://app:123/S3cret@db.example/app'],
+    ['#', 'postgres://app:123#S3cret@db.example/app'],
+    ['?', 'postgres://app:123?S3cret@db.example/app'],
+  ])('a password with an unencoded %s is refused, not split into port and database (regression: shown as "postgres://root@app:123/S3cret…")', (_char, databaseUrl) => {
+    const error = resolveError({ databaseUrl, env: {} });
+    expect(error.code).toBe('CONNECTION_CONFIG');
+    expect(error.message).toMatch(/must be percent-encoded/);
+    expect(error.message).not.toMatch(/123|S3cret/);
+    // Encoded, the same password works.
+    expect(resolveConnectionOptions({ databaseUrl: `postgres://app:${encodeURIComponent(databaseUrl.slice(15, 25))}@db.example/app`, env: {} }).password).toBe(databaseUrl.slice(15, 25));
+  });
+
   it('an invalid DATABASE_URL never echoes its password', () => {
     const error = resolveError({ env: { DATABASE_URL: `postgres://user:${SECRET}@host:99999/db` } });
     expect(error.code).toBe('CONNECTION_CONFIG');

@@ -108,3 +108,48 @@ unknown: 1
     ]);
   });
 });
+
+describe('loadScenario: values from the environment are secret, literal text', () => {
+  const head = 'scenario: s\ntarget: http://127.0.0.1:3000\nrequests:\n';
+  const stages = 'stages: [{ users: 1, duration: 1s }]\n';
+  const context = { random: () => 0, nextSeq: () => 1, uuid: () => 'u' };
+
+  it('a token holding {{…}} is sent as written, never read as a template (regression: "unknown generator {{live_SECRETPART}}")', async () => {
+    const file = await scenarioFile(`${head}  - name: r\n    path: /x?q={{int 1 1}}\n    headers: { authorization: "Bearer \${API_TOKEN}" }\n    json: { token: "\${API_TOKEN}", n: "{{int 2 2}}" }\n${stages}`);
+    const loaded = await loadScenario(file, { API_TOKEN: '{{live_SECRETPART}}' });
+    const [request] = loaded.requests;
+    expect(request!.headers.map(([k, t]) => [k, renderTemplate(t, context)])).toEqual([['authorization', 'Bearer {{live_SECRETPART}}']]);
+    const { buildRequestMix } = await import('../../src/load/request-mix.js');
+    expect(JSON.parse(buildRequestMix(loaded.requests, { random: () => 0 })[0]!.body!)).toEqual({ token: '{{live_SECRETPART}}', n: 2 });
+    expect(loaded.envValues.get('requests[0].headers.authorization')).toBe('Bearer ${API_TOKEN}');
+  });
+
+  it('the demo form {{int 1 ${N}}} still takes N as an argument', async () => {
+    const loaded = await loadScenario(await scenarioFile(`${head}  - name: r\n    path: /u/{{int 1 \${N}}}\n${stages}`), { N: '1' });
+    expect(renderTemplate(loaded.requests[0]!.path, context)).toBe('/u/1');
+  });
+
+  it('a message about a field from ${X} names the variable, never the value', async () => {
+    const secret = 'live_SECRETPART';
+    const problems = await problemsOf(
+      `${head}  - name: \${NAME}\n    path: /a\n  - name: \${NAME}\n    path: /b/{{int 1 \${MAX}}}\n  - name: c\n    path: /c/\${SEGMENT}\n${stages}data: \${DATA}\n`,
+      { NAME: secret, MAX: secret, SEGMENT: `${secret} x`, DATA: `${secret}.csv` },
+    );
+    expect(problems.join('\n')).not.toContain(secret);
+    expect(problems).toEqual([
+      '6:11 requests[1].name: request name the value of ${NAME} is used twice: results are reported per name',
+      '7:11 requests[1].path: {{int min max}} takes two numbers, got {{int 1 ${MAX}}} (at character 4)',
+      '9:11 requests[2].path: the value of ${SEGMENT} has a space or control character, which would break the request line (encode a space as %20)',
+    ]);
+  });
+
+  it('a data file named by ${DATA} is not shown', async () => {
+    const problems = await problemsOf(`${head}  - name: r\n    path: /u/{{row.id}}\n${stages}data: \${DATA}\n`, { DATA: 'live_SECRETPART.csv' });
+    expect(problems).toEqual(['7:7 data: the data file (the value of ${DATA}): file not found']);
+  });
+
+  it('positions of template problems count in the text as written', async () => {
+    const problems = await problemsOf(`${head}  - name: r\n    path: /\${LONG}/{{nope}}\n${stages}`, { LONG: 'x'.repeat(30) });
+    expect(problems).toEqual(['5:11 requests[0].path: unknown generator {{nope}}: expected int, float, pick, uuid, seq or row.<column> (at character 10)']);
+  });
+});

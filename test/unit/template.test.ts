@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseTemplate, renderTemplate, substituteEnv, type RenderContext, type Template } from '../../src/load/template.js';
+import { substituteEnv } from '../../src/load/env-refs.js';
+import { parseTemplate, renderTemplate, type RenderContext, type Template } from '../../src/load/template.js';
 
 /** A deterministic random source: the same values every run. */
 function seeded(values: number[]): RenderContext {
@@ -72,5 +73,50 @@ describe('substituteEnv', () => {
     expect(substituteEnv('cost: $${PRICE}', {})).toEqual({ ok: true, text: 'cost: ${PRICE}' });
     expect(substituteEnv('${A}:${B}:${A}', { B: 'b' })).toEqual({ ok: false, missing: ['A', 'A'] });
     expect(substituteEnv('${EMPTY}', { EMPTY: '' })).toEqual({ ok: true, text: '' });
+  });
+});
+
+describe('parseTemplate with the environment: values are literal text, parsed after the templates', () => {
+  const env = (values: Record<string, string>) => (name: string) => values[name];
+  const context = seeded([0]);
+
+  it.each<[string, Record<string, string>, string]>([
+    ['Bearer ${API_TOKEN}', { API_TOKEN: '{{live_SECRETPART}}' }, 'Bearer {{live_SECRETPART}}'],
+    ['/u/{{int 7 7}}?t=${T}', { T: '{{seq}}' }, '/u/7?t={{seq}}'],
+    ['{{int 1 ${MAX}}}', { MAX: '1' }, '1'],
+    ['{{pick ${A} b}}', { A: 'a{{uuid}}' }, 'a{{uuid}}'],
+    ['cost $${PRICE} ${X}', { X: '${PRICE}' }, 'cost ${PRICE} ${PRICE}'],
+  ])('%j with %j renders %j', (text, values, expected) => {
+    const result = parseTemplate(text, env(values));
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(renderTemplate(result.template, context)).toBe(expected);
+  });
+
+  it('keeps a constant template to one text part', () => {
+    const result = parseTemplate('Bearer ${A}.${B}', env({ A: 'x', B: 'y' }));
+    expect(result.ok && result.template.parts).toEqual([{ kind: 'text', text: 'Bearer x.y' }]);
+  });
+
+  it.each<[string, Record<string, string>, RegExp, number]>([
+    // Messages quote the text as written, never the value.
+    ['/u/{{int 1 ${MAX}}}', { MAX: 'S3CRET' }, /^\{\{int min max\}\} takes two numbers, got \{\{int 1 \$\{MAX\}\}\}$/, 3],
+    ['{{int 9 ${MAX}}}', { MAX: '5' }, /^\{\{int 9 \$\{MAX\}\}\}: min is greater than max$/, 0],
+    ['{{${GEN}}}', { GEN: 'S3CRET_GEN' }, /cannot come from the environment/, 0],
+    ['{{row.${COL}}}', { COL: 'S3CRET_COL' }, /cannot come from the environment/, 0],
+    // Offsets count in the text as written.
+    ['${LONG}{{nope}}', { LONG: 'x'.repeat(40) }, /unknown generator \{\{nope\}\}/, 7],
+  ])('rejects %j without showing the value', (text, values, error, offset) => {
+    const result = parseTemplate(text, env(values));
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error).toMatch(error);
+      for (const value of Object.values(values)) if (value.length > 1) expect(result.error).not.toContain(value);
+      expect(result.offset).toBe(offset);
+    }
+  });
+
+  it('leaves an unset variable to the caller (renders as "", no error of its own)', () => {
+    const result = parseTemplate('a${NOPE}b{{int 1 ${NOPE}}}', env({}));
+    expect(result.ok && result.template.parts).toEqual([{ kind: 'text', text: 'ab' }]);
   });
 });
