@@ -12,6 +12,9 @@ export interface LiveIndexColumn {
   opclass?: string;
   opclassDefault?: boolean;
   collation?: string | null;
+  /** Plain columns: the table column's name (unquoted) and its own collation. */
+  columnName?: string;
+  columnCollation?: string | null;
 }
 
 /** Progress of a running CREATE INDEX / REINDEX, from pg_stat_progress_create_index. */
@@ -193,6 +196,8 @@ interface RawIndex {
     opclass_schema: string | null;
     opclass_default: boolean | null;
     collation: string | null;
+    column_name: string | null;
+    column_collation: string | null;
   }> | null;
   predicate: string | null;
   storage: string[] | null;
@@ -231,11 +236,15 @@ function toLiveIndex(r: RawIndex): LiveIndex {
         nullsFirst: c.nulls_first ?? false,
         collation: c.collation,
       };
+      if (c.column_name !== null && c.column_name !== undefined) {
+        column.columnName = c.column_name;
+        column.columnCollation = c.column_collation;
+      }
       if (c.opclass) column.opclass = c.opclass_schema && c.opclass_schema !== 'pg_catalog' ? `${c.opclass_schema}.${c.opclass}` : c.opclass;
       if (c.opclass_default !== null) column.opclassDefault = c.opclass_default;
       return column;
     }),
-    includeColumns: columns.slice(nkey).map((c) => ({ definition: c.definition, isExpression: c.is_expression })),
+    includeColumns: columns.slice(nkey).map((c) => ({ definition: c.definition, isExpression: c.is_expression, ...(c.column_name ? { columnName: c.column_name } : {}) })),
     predicate: r.predicate,
     storage: [...(r.storage ?? [])].sort(),
     tablespace: r.tablespace,
@@ -354,9 +363,17 @@ details AS (
                    'opclass', oc.opcname, 'opclass_schema', ocn.nspname, 'opclass_default', oc.opcdefault,
                    'collation', CASE WHEN co.oid IS NULL THEN NULL
                                      WHEN con.nspname = 'pg_catalog' THEN co.collname
-                                     ELSE con.nspname || '.' || co.collname END)
+                                     ELSE con.nspname || '.' || co.collname END,
+                   -- Plain columns: the table column itself, so verify can compare without a shadow build.
+                   'column_name', att.attname,
+                   'column_collation', CASE WHEN aco.oid IS NULL THEN NULL
+                                            WHEN acn.nspname = 'pg_catalog' THEN aco.collname
+                                            ELSE acn.nspname || '.' || aco.collname END)
                  ORDER BY k.n)
             FROM generate_series(0, i.indnatts - 1) AS k(n)
+            LEFT JOIN pg_attribute att ON i.indkey[k.n] <> 0 AND att.attrelid = i.indrelid AND att.attnum = i.indkey[k.n]
+            LEFT JOIN pg_collation aco ON aco.oid = att.attcollation
+            LEFT JOIN pg_namespace acn ON acn.oid = aco.collnamespace
             LEFT JOIN pg_opclass oc ON k.n < i.indnkeyatts AND oc.oid = i.indclass[k.n]
             LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
             LEFT JOIN pg_collation co ON k.n < i.indnkeyatts AND co.oid = i.indcollation[k.n]

@@ -7,6 +7,7 @@ import { shadowBuild } from './shadow.js';
 import { uncoveredPartitions, type PartitionChild } from './partitions.js';
 import { rebuildName } from './rebuild-name.js';
 import { compareIndexes } from './compare.js';
+import { comparableFromCatalog, declaredFromCatalog } from './structural.js';
 import type { LiveIndex } from './catalog.js';
 
 export interface InspectedIndex {
@@ -59,16 +60,25 @@ export async function inspectIndexes(
       versionProblems.set(indexKey(d), { message: `nulls_not_distinct needs PostgreSQL 15 or later (server is ${session.serverVersion})` });
     }
   }
+  const onItsTable = (d: IndexDeclaration) => {
+    const live = catalog.indexes.get(indexKey(d));
+    return live !== undefined && live.table?.schema === d.table.schema && live.table.name === d.table.name;
+  };
+  // verify compares plain-column indexes from the catalog alone (structural.ts); apply and plan
+  // shadow-build every declaration, which also validates it before anything is built.
+  const fromCatalog = (d: IndexDeclaration) => options.compareOnly === true && comparableFromCatalog(d) && onItsTable(d) && catalog.indexes.get(indexKey(d))!.relkind === 'i';
   const needsShadow = (d: IndexDeclaration) => {
     if (versionProblems.has(indexKey(d))) return false;
     if (!options.compareOnly) return true;
-    const live = catalog.indexes.get(indexKey(d));
-    return live !== undefined && live.table?.schema === d.table.schema && live.table.name === d.table.name;
+    // verify: a missing index needs no normalising, and a plain one is compared from the catalog.
+    return onItsTable(d) && !fromCatalog(d);
   };
   const shadow = await shadowBuild(session, declarations.filter(needsShadow));
   const indexes: InspectedIndex[] = declarations.map((declaration) => {
     const key = indexKey(declaration);
-    const state = indexState(declaration, catalog.indexes.get(key), shadow.normalized.get(key), versionProblems.get(key) ?? shadow.rejected.get(key));
+    const live = catalog.indexes.get(key);
+    const declared = fromCatalog(declaration) ? declaredFromCatalog(declaration, live!) : shadow.normalized.get(key);
+    const state = indexState(declaration, live, declared, versionProblems.get(key) ?? shadow.rejected.get(key));
     if (state.status === 'absent' && catalog.tables.get(tableKey(declaration.table))?.oid === null) {
       state.reason = `table ${displayQualified(declaration.table)} does not exist`;
     }
