@@ -38,8 +38,8 @@ const ZWJ = '\u200D';
  * Text as text: cells, titles and notes may quote the database (another
  * session's query, an error, a table name), and job summaries of public
  * repositories and PR comments are public. Nothing in it may become a link or
- * image (`[`, `]`), an autolink or raw HTML (`<`, `>`; `&` so an entity cannot
- * spell them), a GFM bare-URL link (`://`, `www.`), or a mention or mailto
+ * image (`[`, `]`), an autolink or raw HTML (`<`; and the `&` of an entity, which
+ * could spell `@` or `[`), a GFM bare-URL link (`://`, `www.`), or a mention or mailto
  * link (`@`): a zero-width joiner after `@`, `://` and `www` breaks GitHub's
  * matching without changing what the reader sees. `|` and `\` keep a table
  * row to its cells; control characters go.
@@ -49,9 +49,8 @@ function md(text: string): string {
     .replace(/\\/g, '\\\\')
     .replace(/\|/g, '\\|')
     .replace(/[[\]]/g, '\\$&')
-    .replace(/&/g, '&amp;')
+    .replace(/&(?=#\d+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)/g, '&amp;')
     .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
     .replace(/@/g, `@${ZWJ}`)
     .replace(/:\/\//g, `:${ZWJ}//`)
     .replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}${ZWJ}.`)

@@ -105,6 +105,7 @@ describe('renderMarkdown escapes text from the database', () => {
     ['an @mention', 'ping @octocat and @org/team', /@octocat|@org\/team/],
     ['an email address (mailto autolink)', 'alice@example.com', /alice@example\.com/],
     ['an HTML entity that decodes to @', '&#64;octocat', /&#64;octocat/],
+    ['a hex or named entity that decodes to [', '&#x5B;x&rsqb;(y) &lbrack;', /&#x5B;|&rsqb;|&lbrack;/],
     ['a terminal escape sequence', 'a\u001b[31mred', /\u001b/],
   ])('neutralises %s outside code blocks', (_label, text, raw) => {
     const out = renderMarkdown(reportWith(text));
@@ -113,8 +114,8 @@ describe('renderMarkdown escapes text from the database', () => {
   });
 
   it('keeps the words readable: escaped characters render as themselves', () => {
-    const out = renderMarkdown(reportWith('[a](b) <c> @d e|f'));
-    expect(out).toContain('\\[a\\](b) &lt;c&gt; @\u200Dd e\\|f');
+    const out = renderMarkdown(reportWith('[a](b) <c> @d e|f & g'));
+    expect(out).toContain('\\[a\\](b) &lt;c> @\u200Dd e\\|f & g');
   });
 
   it('keeps a table row to its columns whatever the cell holds', () => {
