@@ -28,10 +28,12 @@ export const run: CommandHandler<ExplainOptions> = async (files, options, contex
   const connection = connectionOptions(options, config, context.io.env);
   const session = await openSession(connection, 'dbtune explain');
   try {
-    if (options.role !== undefined) await setCheckRole(session, await resolveCheckRole(session, options.role));
+    const role = options.role === undefined ? undefined : await resolveCheckRole(session, options.role);
+    if (role) await setCheckRole(session, role.name);
     const { results, interrupted } = await runChecks(session, groups.flatMap((g) => g.checks), runOptions, context);
     const failInconclusive = options.failInconclusive ?? false;
     const report = explainReport(results, { version: session.serverVersion }, { failInconclusive, interrupted });
+    if (role) report.notes.push(role.note);
     if (options.save) {
       await saveResult(options.save, {
         kind: 'dbtune.explain',

@@ -38,11 +38,12 @@ export const run: CommandHandler<VerifyOptions> = async (files, options, context
     const findings = options.strict ? findRedundancy(inspection.indexes, inspection.catalog.tables) : undefined;
     // The sets' EXPLAIN checks prove the indexes are used (--no-checks skips them).
     const checks = options.checks === false ? [] : sets.flatMap((s) => s.checks);
-    if (role !== undefined && checks.length) await setCheckRole(session, role);
+    if (role && checks.length) await setCheckRole(session, role.name);
     const { results, interrupted } = await runChecks(session, checks, runOptions, context);
     const failInconclusive = options.failInconclusive ?? false;
     const report = verifyReport(verified, findings, { version: session.serverVersion }, { results, failInconclusive });
     report.notes.push(...inspection.notes);
+    if (role && checks.length) report.notes.push(role.note);
     await emitReport(report, format, io);
     return interrupted ? 'interrupted' : report.passed ? 'ok' : 'failed';
   } finally {

@@ -13,13 +13,20 @@ import { DbtuneError } from '../errors.js';
  * (exit 2): the database was reached, the value given is wrong for it, no
  * check has run, and retrying will not help — unlike exit 3.
  */
-export async function resolveCheckRole(session: SqlSession, text: string): Promise<string> {
+export async function resolveCheckRole(session: SqlSession, text: string): Promise<CheckRole> {
   const parsed = parseIdentifier(text);
   if (!parsed.ok) throw new DbtuneError('USAGE', `--role: ${parsed.error}`);
   const role = parsed.value;
-  const [row] = await session.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+  const [row] = await session.query<{ unrestricted: boolean }>('SELECT rolsuper OR rolbypassrls AS unrestricted FROM pg_roles WHERE rolname = $1', [role]);
   if (!row) throw new DbtuneError('USAGE', `--role: role ${quoteIdent(role)} does not exist`, { hint: 'names fold to lower case unless double-quoted, as in SQL' });
-  return role;
+  const note = `checks ran after SET ROLE ${quoteIdent(role)}`;
+  return { name: role, note: row.unrestricted ? `${note}, a superuser or BYPASSRLS role: it restricts nothing` : note };
+}
+
+/** A role checks may run as, and the report note that says so. */
+export interface CheckRole {
+  name: string;
+  note: string;
 }
 
 /** `SET ROLE` for the rest of the session; a role the login role may not SET is bad usage (exit 2). */

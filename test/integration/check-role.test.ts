@@ -50,6 +50,12 @@ describe('explain --role', () => {
     expect(denied!.status).toBe('error');
     expect(denied!.error!.code).toBe('42501');
 
+    const table = await runCli(['explain', file, '--runs', '1', '--role', checker], { DATABASE_URL: db.url });
+    expect(table.stdout).toContain(`checks ran after SET ROLE "${checker}"`);
+    expect(table.stdout).not.toMatch(/restricts nothing/);
+    const superuser = await runCli(['explain', file, '--runs', '1', '--role', new URL(db.url).username], { DATABASE_URL: db.url });
+    expect(superuser.stdout).toMatch(/a superuser or BYPASSRLS role: it restricts nothing/);
+
     // Without --role, the same checks run as the login role.
     const plain = JSON.parse((await runCli(['explain', file, '--json', '--runs', '1'], { DATABASE_URL: db.url })).stdout) as ChecksJson;
     expect(plain.checks[0]!.error!.message).not.toContain(checker);
