@@ -5,6 +5,8 @@
  * Tests assert codes, not wording.
  */
 
+import { safeErrorFields } from './report/safe-error.js';
+
 /** What kind of failure an error is; decides the exit code. */
 export type ErrorClass =
   /** Bad usage or a bad input file: nothing was executed. Exit 2. */
@@ -63,7 +65,12 @@ export interface PgErrorFields {
   hint?: string;
 }
 
-/** Reads PostgreSQL's fields off anything node-postgres threw. */
+/**
+ * Reads PostgreSQL's fields off anything node-postgres threw — the one door
+ * through which server errors enter results and reports, so it hands them
+ * over safe to print: row values out of integrity errors' details, control
+ * characters out of every field (report/safe-error.ts).
+ */
 export function pgErrorFields(error: unknown): PgErrorFields {
   if (error !== null && typeof error === 'object') {
     const e = error as Record<string, unknown>;
@@ -71,9 +78,9 @@ export function pgErrorFields(error: unknown): PgErrorFields {
     if (typeof e.code === 'string') fields.code = e.code;
     if (typeof e.detail === 'string' && e.detail) fields.detail = e.detail;
     if (typeof e.hint === 'string' && e.hint) fields.hint = e.hint;
-    return fields;
+    return safeErrorFields(fields);
   }
-  return { message: String(error) };
+  return safeErrorFields({ message: String(error) });
 }
 
 export function errorClassOf(error: unknown): ErrorClass {

@@ -116,7 +116,8 @@ Examples:
         .option('--no-checks', "skip the sets' EXPLAIN checks")
         .option('--runs <n>', 'timed runs per check, after warm-up (default 5; a check\'s own `runs` wins)')
         .option('--timeout <duration>', 'statement timeout per check run (default 30s)')
-        .option('--fail-inconclusive', 'count checks on tables too small to judge as failures'),
+        .option('--fail-inconclusive', 'count checks on tables too small to judge as failures')
+        .option('--role <name>', 'run the checks after SET ROLE to this role (the index reads stay with the login role)'),
     ),
     'table (default), json, junit, markdown',
   )
@@ -142,7 +143,8 @@ Examples:
         .option('--runs <n>', 'timed runs per check, after warm-up (default 5; a check\'s own `runs` wins)')
         .option('--timeout <duration>', 'statement timeout per check run (default 30s)')
         .option('--fail-inconclusive', 'count checks on tables too small to judge as failures')
-        .option('--save <file>', 'also save the results as JSON, for dbtune compare'),
+        .option('--save <file>', 'also save the results as JSON, for dbtune compare')
+        .option('--role <name>', "run the checks after SET ROLE to this role, with its privileges instead of the login role's"),
     ),
     'table (default), json, junit, markdown',
   )

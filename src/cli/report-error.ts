@@ -1,6 +1,7 @@
 import { DbtuneError, errorClassOf, type ErrorClass } from '../errors.js';
 import { InputProblemsError } from '../config/problems.js';
 import type { CommandContext } from '../commands/shared.js';
+import { stripControl, stripControlReplacer } from '../report/safe-text.js';
 
 /**
  * Prints an error: message and hint on stderr; with --json/--format json,
@@ -12,9 +13,10 @@ export async function reportError(error: unknown, context: CommandContext, optio
   const errorClass = pg ? pg.errorClass : errorClassOf(error);
   const known = error instanceof DbtuneError;
   const message = known ? error.message : pg ? pg.message : `internal error: ${(error as Error)?.stack ?? String(error)}`;
-  stderr.write(`error: ${message}\n`);
-  if (known && error.hint) stderr.write(`hint: ${error.hint}\n`);
-  if (pg?.hint) stderr.write(`hint: ${pg.hint}\n`);
+  // Messages can quote the server (an object name, a value): no control character reaches the terminal.
+  stderr.write(stripControl(`error: ${message}\n`));
+  if (known && error.hint) stderr.write(stripControl(`hint: ${error.hint}\n`));
+  if (pg?.hint) stderr.write(stripControl(`hint: ${pg.hint}\n`));
   if (env.DBTUNE_DEBUG && known && error.cause) stderr.write(`cause: ${String((error.cause as Error)?.stack ?? error.cause)}\n`);
   const o = options as { json?: boolean; format?: string };
   if (o.json || o.format === 'json') {
@@ -27,7 +29,7 @@ export async function reportError(error: unknown, context: CommandContext, optio
         ...(error instanceof InputProblemsError ? { problems: error.problems } : {}),
       },
     };
-    stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    stdout.write(`${JSON.stringify(document, stripControlReplacer, 2)}\n`);
   }
   return errorClass;
 }

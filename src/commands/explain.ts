@@ -7,6 +7,7 @@ import { checkOutputFile } from '../files/output-file.js';
 import { runContext } from '../report/run-context.js';
 import type { ConnectionOptions } from '../db/connection-options.js';
 import { runChecks, type CheckRunOptions } from '../explain/run-checks.js';
+import { resolveCheckRole, setCheckRole } from '../explain/check-role.js';
 import { emitReport } from '../report/emit.js';
 import { connectionOptions, loadConfig, openSession, outputFormat, parseIntOption, type CommandHandler, type CommonOptions } from './shared.js';
 
@@ -15,6 +16,8 @@ export interface ExplainOptions extends CommonOptions {
   timeout?: string;
   failInconclusive?: boolean;
   save?: string;
+  /** Run the checks after SET ROLE to this role. */
+  role?: string;
 }
 
 /** `dbtune explain`: EXPLAIN ANALYZE checks with assertions on the plans. */
@@ -28,9 +31,12 @@ export const run: CommandHandler<ExplainOptions> = async (files, options, contex
   const connection = connectionOptions(options, config, context.io.env);
   const session = await openSession(connection, 'dbtune explain');
   try {
+    const role = options.role === undefined ? undefined : await resolveCheckRole(session, options.role);
+    if (role) await setCheckRole(session, role.name);
     const { results, interrupted } = await runChecks(session, groups.flatMap((g) => g.checks), runOptions, context);
     const failInconclusive = options.failInconclusive ?? false;
     const report = explainReport(results, { version: session.serverVersion }, { failInconclusive, interrupted });
+    if (role) report.notes.push(role.note);
     if (options.save) {
       await saveResult(options.save, {
         kind: 'dbtune.explain',

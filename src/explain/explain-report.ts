@@ -1,4 +1,5 @@
 import { columns, countLabels, type Report, type ReportColumn, type ReportRow, type RowStatus } from '../report/model.js';
+import type { PgErrorFields } from '../errors.js';
 import type { AssertionResult } from './assertions.js';
 import type { CheckResult, CheckStatus, PlanOutcome } from './run-check.js';
 
@@ -21,6 +22,10 @@ function assertionLine(a: AssertionResult): string {
   return `${a.passed ? 'ok  ' : 'FAIL'} ${a.name}: ${a.observed}${a.limit ? ` (limit ${a.limit})` : ''}`;
 }
 
+function errorLine(error: PgErrorFields): string {
+  return `error${error.code ? ` ${error.code}` : ''}: ${error.message}`;
+}
+
 function firstProblem(outcome: PlanOutcome): string {
   if (outcome.reason) return outcome.reason;
   const failed = outcome.assertions.find((a) => !a.passed);
@@ -32,11 +37,14 @@ export function checkRow(result: CheckResult, failInconclusive: boolean): Report
   const generic = result.generic;
   const reason = firstProblem(result) || (generic && generic.status !== 'pass' ? `generic plan: ${firstProblem(generic)}` : 'all assertions hold');
   const details = [...result.assertions.map(assertionLine)];
+  // SQLSTATE and message only: a failed check's detail and hint can quote the rows it read (they stay in --json).
+  if (result.error) details.push(errorLine(result.error));
   if (result.timings?.jitMs !== undefined) details.push(`JIT: ${ms(result.timings.jitMs)} (p50)`);
   if (result.write) details.push('ran as a write, in a transaction that was rolled back');
   if (generic) {
     details.push(`generic plan (plan_cache_mode = force_generic_plan): ${generic.status} — ${generic.summary ?? generic.reason ?? ''}`);
     details.push(...generic.assertions.map((a) => `  ${assertionLine(a)}`));
+    if (generic.error) details.push(`  ${errorLine(generic.error)}`);
   }
   const row: ReportRow = {
     id: result.check.name,

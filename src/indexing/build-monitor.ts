@@ -1,4 +1,6 @@
 import type { SqlSession } from '../db/client.js';
+import { stripControl } from '../report/safe-text.js';
+import { reportableQuery } from '../sql/reportable-query.js';
 
 /** A session that a build is waiting for. */
 export interface BlockingSession {
@@ -6,7 +8,7 @@ export interface BlockingSession {
   state: string | null;
   /** Seconds since that session's transaction started. */
   transactionAgeSeconds: number | null;
-  /** Its current or last query, truncated. */
+  /** Its current or last query, literals replaced by `$n` and truncated (another user's text: see reportableQuery). */
   query: string | null;
   applicationName: string | null;
   user: string | null;
@@ -57,7 +59,7 @@ export async function snapshotBuilds(session: SqlSession, pids: readonly number[
     lockers_done: string | null;
     partitions_total: string | null;
     partitions_done: string | null;
-    blockers: Array<{ pid: number; state: string | null; xact_age: number | null; query: string | null; application_name: string | null; usename: string | null }> | null;
+    blockers: BlockerRow[] | null;
   }>(
     `SELECT a.pid, a.query_start::text AS query_start, p.phase, a.wait_event_type, a.wait_event,
             p.blocks_total, p.blocks_done, p.tuples_total, p.tuples_done,
@@ -65,7 +67,7 @@ export async function snapshotBuilds(session: SqlSession, pids: readonly number[
             (SELECT json_agg(json_build_object(
                       'pid', b.pid, 'state', b.state,
                       'xact_age', extract(epoch FROM now() - b.xact_start)::float8,
-                      'query', left(b.query, ${QUERY_PREVIEW_CHARS + 1}),
+                      'query', b.query,
                       'application_name', b.application_name, 'usename', b.usename) ORDER BY b.xact_start)
                FROM pg_stat_activity b
               WHERE b.pid <> a.pid
@@ -91,17 +93,30 @@ export async function snapshotBuilds(session: SqlSession, pids: readonly number[
       lockersDone: num(r.lockers_done),
       partitionsTotal: num(r.partitions_total),
       partitionsDone: num(r.partitions_done),
-      blockers: (r.blockers ?? []).map((b) => ({
-        pid: b.pid,
-        state: b.state,
-        transactionAgeSeconds: b.xact_age,
-        query: b.query === null ? null : b.query.length > QUERY_PREVIEW_CHARS ? `${b.query.slice(0, QUERY_PREVIEW_CHARS)}…` : b.query,
-        applicationName: b.application_name,
-        user: b.usename,
-      })),
+      blockers: await Promise.all((r.blockers ?? []).map(blockingSession)),
     });
   }
   return snapshots;
+}
+
+type BlockerRow = { pid: number; state: string | null; xact_age: number | null; query: string | null; application_name: string | null; usename: string | null };
+
+/**
+ * A blocker as reports show it. Its query is another session's, literals and
+ * all (a token, an email), and it is printed on stderr and in apply's reports
+ * (public job summaries): normalised whole — before truncation, which would
+ * cut a literal open — then shortened. Any client can set application_name.
+ */
+async function blockingSession(b: BlockerRow): Promise<BlockingSession> {
+  const query = b.query === null ? null : await reportableQuery(b.query);
+  return {
+    pid: b.pid,
+    state: b.state,
+    transactionAgeSeconds: b.xact_age,
+    query: query === null ? null : query.length > QUERY_PREVIEW_CHARS ? `${query.slice(0, QUERY_PREVIEW_CHARS)}…` : query,
+    applicationName: b.application_name === null ? null : stripControl(b.application_name),
+    user: b.usename === null ? null : stripControl(b.usename),
+  };
 }
 
 export function describeBlocker(b: BlockingSession): string {

@@ -1,5 +1,6 @@
 import type { SqlSession } from '../db/client.js';
 import { quoteIdent } from '../db/identifiers.js';
+import { reportableQuery } from '../sql/reportable-query.js';
 import { sleep } from '../indexing/sleep.js';
 import type { ThresholdResult } from './result.js';
 import { formatPercent } from './thresholds.js';
@@ -323,9 +324,13 @@ export class DatabaseWatch {
         if (text === undefined || text.startsWith(MARK) || text.includes(MARK)) continue;
         if (text === '<insufficient privilege>') hidden = true;
         else if (isSessionControl(text)) continue;
+        // pg_stat_statements normalises plannable statements itself, but not utility statements
+        // before PostgreSQL 16 (CALL, CREATE … AS, ALTER ROLE … PASSWORD), and comments stay:
+        // the text goes to public summaries and the HTML report only through reportableQuery.
+        const query = await reportableQuery(text);
         counted.push({
           queryid,
-          query: text.length > 300 ? `${text.slice(0, 297)}...` : text,
+          query: query.length > 300 ? `${query.slice(0, 297)}...` : query,
           calls: d.calls,
           calls_per_request: httpRequests ? round(d.calls / httpRequests, 2) : 0,
           total_ms: round(d.total_ms, 1),

@@ -1,3 +1,4 @@
+import { stripControl } from '../report/safe-text.js';
 import type { LoadResult, StageResult, ThresholdResult } from './result.js';
 
 /**
@@ -121,7 +122,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isScalar = (v: unknown) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
 
 function esc(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return stripControl(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
 const CSS = `

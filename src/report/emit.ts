@@ -3,6 +3,7 @@ import type { Report, OutputFormat } from './model.js';
 import { ansiPaint, plainPaint, renderTable } from './render-table.js';
 import { renderJunit } from './render-junit.js';
 import { renderMarkdown } from './render-markdown.js';
+import { stripControlReplacer } from './safe-text.js';
 
 /** Where a command writes: stdout carries the report only; progress and logs go to stderr. */
 export interface CommandIo {
@@ -18,7 +19,8 @@ export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv)
 export async function renderReport(report: Report, format: OutputFormat, io: CommandIo): Promise<string> {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(report.document, null, 2)}\n`;
+      // JSON escapes C0 controls but not DEL or C1 (U+009B is a CSI): strip them all from strings.
+      return `${JSON.stringify(report.document, stripControlReplacer, 2)}\n`;
     case 'junit':
       return renderJunit(report);
     case 'markdown':

@@ -23,10 +23,14 @@ export function renderJunit(report: Report): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${xml(`dbtune ${report.command}`)}" tests="${tests}" failures="${failures}" errors="0">\n${suites.join('\n')}\n</testsuites>\n`;
 }
 
-/** Escapes text for XML attributes and content; drops characters XML 1.0 cannot hold. */
+/**
+ * Escapes text for XML attributes and content; drops characters XML 1.0
+ * cannot hold (ESC among them), and DEL and C1 controls, which it can but
+ * which CI logs printing the file would hand to a terminal.
+ */
 export function xml(text: string): string {
   return text
-    .replace(/[^\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+    .replace(/[^\u0009\u000A\u000D\u0020-\u007E\u00A0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

@@ -1,4 +1,5 @@
 import type { Report, RowStatus } from './model.js';
+import { stripControl } from './safe-text.js';
 
 const ICONS: Record<RowStatus, string> = { pass: '✅', fail: '❌', warn: '⚠️', skip: '⏭️', info: 'ℹ️' };
 
@@ -21,7 +22,8 @@ export function renderMarkdown(report: Report): string {
     if (detailed.length) {
       out.push('<details><summary>Details</summary>', '');
       for (const row of detailed) {
-        out.push(`**${md(row.id)}**`, '', '```', ...row.details!.map((l) => l.replace(/```/g, "'''")), '```', '');
+        // In a fenced block nothing renders (no link, HTML or mention); only a fence could end it early.
+        out.push(`**${md(row.id)}**`, '', '```', ...row.details!.map((l) => stripControl(l).replace(/```/g, "'''")), '```', '');
       }
       out.push('</details>', '');
     }
@@ -30,7 +32,27 @@ export function renderMarkdown(report: Report): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
-/** Escapes what would break a table cell or start markup. */
+const ZWJ = '\u200D';
+
+/**
+ * Text as text: cells, titles and notes may quote the database (another
+ * session's query, an error, a table name), and job summaries of public
+ * repositories and PR comments are public. Nothing in it may become a link or
+ * image (`[`, `]`), an autolink or raw HTML (`<`; and the `&` of an entity, which
+ * could spell `@` or `[`), a GFM bare-URL link (`://`, `www.`), or a mention or mailto
+ * link (`@`): a zero-width joiner after `@`, `://` and `www` breaks GitHub's
+ * matching without changing what the reader sees. `|` and `\` keep a table
+ * row to its cells; control characters go.
+ */
 function md(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, '<br>');
+  return stripControl(text)
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[[\]]/g, '\\$&')
+    .replace(/&(?=#\d+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/@/g, `@${ZWJ}`)
+    .replace(/:\/\//g, `:${ZWJ}//`)
+    .replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}${ZWJ}.`)
+    .replace(/\r?\n/g, '<br>');
 }

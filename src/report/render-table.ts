@@ -1,4 +1,5 @@
 import type { Report, RowStatus } from './model.js';
+import { stripControl } from './safe-text.js';
 
 export interface Paint {
   pass(text: string): string;
@@ -33,18 +34,24 @@ export function paintStatus(paint: Paint, status: RowStatus, text: string): stri
   }
 }
 
-/** The human table: one table per section, details under it, then the summary. */
+/**
+ * The human table: one table per section, details under it, then the summary.
+ * Every text is stripped of control characters before it is painted: names
+ * and messages can come from the database, and only dbtune's own colours may
+ * reach the terminal.
+ */
 export async function renderTable(report: Report, paint: Paint): Promise<string> {
   const { default: Table } = await import('cli-table3');
+  const t = stripControl;
   const out: string[] = [];
   for (const section of report.sections) {
-    if (report.sections.length > 1) out.push(paint.bold(section.title));
+    if (report.sections.length > 1) out.push(paint.bold(t(section.title)));
     if (section.rows.length === 0) {
       out.push(paint.dim('  (nothing)'));
       continue;
     }
     const table = new Table({
-      head: section.columns.map((c) => c.header),
+      head: section.columns.map((c) => t(c.header)),
       style: { head: [], border: [] },
       // No rule between rows: long tables stay readable.
       chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
@@ -52,16 +59,16 @@ export async function renderTable(report: Report, paint: Paint): Promise<string>
       colWidths: section.columns.map((c) => (c.key === 'reason' ? 70 : null)),
     });
     for (const row of section.rows) {
-      table.push(section.columns.map((c) => (c.key === 'status' ? paintStatus(paint, row.status, row.cells[c.key] ?? '') : (row.cells[c.key] ?? ''))));
+      table.push(section.columns.map((c) => (c.key === 'status' ? paintStatus(paint, row.status, t(row.cells[c.key] ?? '')) : t(row.cells[c.key] ?? ''))));
     }
     out.push(table.toString());
     for (const row of section.rows) {
       if (!row.details?.length) continue;
-      out.push(`${paintStatus(paint, row.status, row.id)}:`);
-      for (const line of row.details) out.push(`  ${line}`);
+      out.push(`${paintStatus(paint, row.status, t(row.id))}:`);
+      for (const line of row.details) out.push(`  ${t(line)}`);
     }
   }
-  out.push((report.passed ? paint.pass : paint.fail)(report.summary));
-  for (const note of report.notes) out.push(paint.dim(note));
+  out.push((report.passed ? paint.pass : paint.fail)(t(report.summary)));
+  for (const note of report.notes) out.push(paint.dim(t(note)));
   return `${out.join('\n')}\n`;
 }

@@ -40,7 +40,7 @@ export interface PgParser {
   parse(sql: string): ParsedStatement[];
   /** The lexer's tokens, comments included. */
   scan(sql: string): SqlToken[];
-  /** The text with every literal replaced by `$n` (pg_stat_statements' normalisation). */
+  /** The text with every literal replaced by `$n` (pg_stat_statements' normalisation); throws `SqlSyntaxError` on text PostgreSQL would not parse. */
   normalize(sql: string): string;
 }
 
@@ -86,6 +86,9 @@ async function createParser(): Promise<PgParser> {
     },
     normalize(sql) {
       try {
+        // normalizeSync hands some lexer errors back as its result ("unterminated quoted string
+        // at or near 'sk_live…", literal included) instead of throwing: parse first, which throws.
+        lib.parseSync(sql);
         return lib.normalizeSync(sql);
       } catch (error) {
         throw syntaxError(error, sql);

@@ -17,6 +17,7 @@ import { startTarget, type TestTarget } from '../support/http-target.js';
 
 const db = useTestDatabase();
 const N = 5;
+const WATCH_SECRET = `sk_live_${randomBytes(6).toString('hex')}`;
 
 let pool: pg.Pool;
 let api: TestTarget;
@@ -38,6 +39,10 @@ async function startApi(url: string, poolSize: number): Promise<{ api: TestTarge
         await appPool.query('SELECT id, total FROM orders WHERE customer_id = $1', [Number(u.searchParams.get('customer'))]);
       } else if (u.pathname === '/slow') {
         await appPool.query('SELECT pg_sleep(0.05)');
+      } else if (u.pathname === '/secrets') {
+        // pg_stat_statements keeps a utility statement's literals (DO's body) and comments as sent.
+        await appPool.query(`DO $$ BEGIN PERFORM '${WATCH_SECRET}'; END $$`);
+        await appPool.query('SELECT /* \u001b]0;pwned\u0007 */ count(*) FROM customers');
       }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');
@@ -108,6 +113,24 @@ describe('loadtest with a database to watch', () => {
     expect(thresholds.find((t) => t.name === 'connections')).toMatchObject({ passed: true });
     expect(thresholds.find((t) => t.name === 'cache_hit_ratio')).toMatchObject({ passed: true });
     expect(result.max_sustained_users).toBe(0);
+  });
+
+  it("reports other sessions' statements normalised and without control characters, in every output", async () => {
+    const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp(path.join(os.tmpdir(), 'dbtune-texts-')));
+    const [html, summary] = [path.join(dir, 'report.html'), path.join(dir, 'summary.md')];
+    const file = await writeTempFile('texts.yaml', `scenario: texts\ntarget: ${api.url}\nrequests: [{ name: secrets, path: /secrets }]\nstages: [{ users: 2, duration: 1500ms }]\n`);
+    const out = path.join(path.dirname(file), 'r.json');
+    const run = await runCli(['loadtest', file, '--database-url', db.url, '--out', out, '--report', html, '--format', 'markdown'], { GITHUB_STEP_SUMMARY: summary });
+    expect(run.code, run.stderr).toBe(0);
+    const watched = dbOf(JSON.parse(await readFile(out, 'utf8')) as LoadResult);
+    const texts = watched.top_statements.map((t) => t.query);
+    expect(texts).toContain('DO $1');
+    expect(texts).toContain('SELECT /*  */ count(*) FROM customers');
+    for (const text of [run.stdout, run.stderr, await readFile(out, 'utf8'), await readFile(html, 'utf8'), await readFile(summary, 'utf8')]) {
+      expect(text).not.toContain(WATCH_SECRET);
+      expect(text).not.toContain('pwned');
+      expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    }
   });
 
   it('shows connections peaking at the pool size of the API', async () => {

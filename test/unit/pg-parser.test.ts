@@ -36,4 +36,16 @@ describe('loadPgParser', () => {
       'SELECT * FROM users WHERE email = $1 AND id = $2',
     );
   });
+
+  // libpg-query's normalizeSync returns lexer errors ("unterminated quoted string at or near
+  // "'sk_live…"") as if they were the normalised text, literal included.
+  it.each([
+    ["UPDATE users SET token = 'sk_live_abc"],
+    ["SELECT E'secret\\"],
+    ['DO $body$ BEGIN PERFORM secret'],
+    ['SELECT /* never closed'],
+  ])('refuses to normalise a text cut inside a literal or comment (regression: the lexer error came back as the result): %s', async (sql) => {
+    const parser = await loadPgParser();
+    expect(() => parser.normalize(sql)).toThrow(SqlSyntaxError);
+  });
 });

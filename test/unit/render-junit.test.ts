@@ -114,3 +114,14 @@ describe('xml()', () => {
     expect(xml(text)).toBe(expected);
   });
 });
+
+describe('xml() and terminal controls', () => {
+  it.each([
+    ['DEL', 'a\u007fb', 'ab'],
+    ['C1 CSI (U+009B)', 'a\u009b2Jb', 'a2Jb'],
+    ['NEL (U+0085)', 'a\u0085b', 'ab'],
+    ['non-breaking space and Latin-1 stay', 'a\u00a0é', 'a\u00a0é'],
+  ])('drops %s', (_label, text, expected) => {
+    expect(xml(text)).toBe(expected);
+  });
+});

@@ -76,3 +76,56 @@ describe('renderMarkdown', () => {
     expect(tableRows(out).map(cells)).toContainEqual(['public."Weird\\|Name"', '⚠️ drift', 'line one<br>line two']);
   });
 });
+
+/** A one-cell report whose cell, title, summary, note and row id all hold `text`. */
+function reportWith(text: string): Report {
+  return {
+    command: 'apply',
+    title: text,
+    passed: false,
+    sections: [{ title: 'rows', columns: [{ key: 'reason', header: 'reason' }], rows: [{ id: text, status: 'fail', cells: { reason: text }, details: [text] }] }],
+    summary: text,
+    notes: [text],
+    document: {},
+  };
+}
+
+// Database text (another session's query, an error message, a table name) lands in job
+// summaries and PR comments: it must read as text, never become a link, an image, HTML or a ping.
+describe('renderMarkdown escapes text from the database', () => {
+  it.each([
+    ['a link', '[click me](https://evil.example/x)', /\[click me\]\(/],
+    ['an image (tracking pixel)', '![x](https://evil.example/p.png)', /!\[x\]\(/],
+    ['a reference link', '[docs][1]', /\[docs\]\[1\]/],
+    ['an autolink', '<https://evil.example/x>', /<https:/],
+    ['a bare URL (GFM extended autolink)', 'see https://evil.example/x', /https:\/\/evil/],
+    ['a www. autolink', 'see www.evil.example', /www\.evil/],
+    ['raw HTML', '<img src=x onerror=alert(1)>', /<img/],
+    ['a closing tag that would end the details block', '</details><h1>pwned</h1>', /<\/details><h1>|<h1>/],
+    ['an @mention', 'ping @octocat and @org/team', /@octocat|@org\/team/],
+    ['an email address (mailto autolink)', 'alice@example.com', /alice@example\.com/],
+    ['an HTML entity that decodes to @', '&#64;octocat', /&#64;octocat/],
+    ['a hex or named entity that decodes to [', '&#x5B;x&rsqb;(y) &lbrack;', /&#x5B;|&rsqb;|&lbrack;/],
+    ['a terminal escape sequence', 'a\u001b[31mred', /\u001b/],
+  ])('neutralises %s outside code blocks', (_label, text, raw) => {
+    const out = renderMarkdown(reportWith(text));
+    const outsideCode = out.replace(/```\n[\s\S]*?\n```/g, '');
+    expect(outsideCode).not.toMatch(raw);
+  });
+
+  it('keeps the words readable: escaped characters render as themselves', () => {
+    const out = renderMarkdown(reportWith('[a](b) <c> @d e|f & g'));
+    expect(out).toContain('\\[a\\](b) &lt;c> @\u200Dd e\\|f & g');
+  });
+
+  it('keeps a table row to its columns whatever the cell holds', () => {
+    const row = tableRows(renderMarkdown(reportWith('a | b \\| c\n| d |'))).at(-1)!;
+    expect(cells(row)).toHaveLength(1);
+  });
+
+  it('strips control characters from the code block of details too', () => {
+    const out = renderMarkdown(reportWith('x\u001b]0;title\u0007y'));
+    expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(out).toContain('```\nxy\n```');
+  });
+});
