@@ -175,7 +175,7 @@ describe('the password never shows', () => {
 describe('apply never blocks writes', () => {
   it('lets inserts through while the index is being built, where a plain CREATE INDEX makes them wait', async () => {
     // A deliberately slow (but immutable) expression makes each build take seconds, so writes can be timed against it.
-    await db.query(`CREATE FUNCTION slow_key(x int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN x; END $$`);
+    await db.query(`CREATE OR REPLACE FUNCTION slow_key(x int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN x; END $$`);
     await db.query('CREATE TABLE busy (id serial PRIMARY KEY, k int)');
     await db.query('CREATE TABLE busy_plain (id serial PRIMARY KEY, k int)');
     await db.query('INSERT INTO busy (k) SELECT g FROM generate_series(1, 600) g');
