@@ -79,7 +79,9 @@ async function loadtest(requests: string, extra: string[] = [], databaseUrl = db
 
 const dbOf = (result: LoadResult) => result.stages[0]!.database as StageDatabase;
 
-describe('loadtest with a database to watch', () => {
+// On 15+ every run waits 10.5 s after its stage for the statistics flush (settleTime): a test of two
+// or three runs takes about 35 s on an idle machine, and nearly 60 s on a loaded one.
+describe('loadtest with a database to watch', { timeout: 180_000 }, () => {
   it('reports 1 + N queries per request for an N+1 endpoint, with the repeated statement on top, and 1 for the joined one', async () => {
     const { result, run } = await loadtest('[{ name: customers, path: /customers }]');
     expect(run.code, run.stderr).toBe(0);
