@@ -1,11 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three tiers: `unit` (pure logic, no server), `load` (the load tester against
- * HTTP servers the tests start) and `pg<major>` (integration tests against a
- * real PostgreSQL). Each pg project starts its own embedded
- * server of that major in a fresh temp dir (test/support/global-setup.ts),
- * unless DBTUNE_TEST_DATABASE_URL names a server to use instead.
+ * Projects: `unit` (pure logic, no server), `pg<major>` (integration tests
+ * against a real PostgreSQL), and the timing-sensitive `load`, `html` and
+ * `demo`. Each pg project starts its own embedded server of that major in a
+ * fresh temp dir (test/support/global-setup.ts), unless
+ * DBTUNE_TEST_DATABASE_URL names a server to use instead (project `pg-external`).
+ *
+ * `npm test` runs them in two steps (test/README.md): unit and pg* in
+ * parallel, then load, html and demo one file at a time, so that latencies are
+ * not measured on a CPU the database projects are using.
  *
  * DBTUNE_TEST_PG_VERSIONS picks the majors (default all supported: 13–18).
  */
@@ -16,6 +20,7 @@ export default defineConfig({
   test: {
     // Files share one server per major but each gets its own database. The work is mostly
     // PostgreSQL's and the spawned CLI's, so a few files at a time suit a 2-core machine.
+    // (The timing step overrides this with --no-file-parallelism.)
     maxWorkers: 3,
     projects: [
       {
@@ -25,7 +30,7 @@ export default defineConfig({
         },
       },
       {
-        // The load tests drive HTTP servers started by the tests (port 0); no PostgreSQL.
+        // Timing step. The load tests drive HTTP servers started by the tests (port 0); no PostgreSQL.
         test: {
           name: 'load',
           include: ['test/load/**/*.test.ts'],
@@ -33,7 +38,7 @@ export default defineConfig({
         },
       },
       {
-        // `dbtune demo --quick` end to end (its own embedded PostgreSQL) and `dbtune init`.
+        // Timing step. `dbtune demo --quick` end to end (its own embedded PostgreSQL) and `dbtune init`.
         test: {
           name: 'demo',
           include: ['test/demo/**/*.test.ts'],
@@ -41,7 +46,7 @@ export default defineConfig({
         },
       },
       {
-        // The HTML report opened in a real headless Chromium (Debian package `chromium`).
+        // Timing step. The HTML report opened in a real headless Chromium (Debian package `chromium`).
         test: {
           name: 'html',
           include: ['test/html/**/*.test.ts'],

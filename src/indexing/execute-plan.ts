@@ -252,7 +252,12 @@ export async function executePlans(
     }
     return session;
   };
-  const opened = await Promise.allSettled(Array.from({ length: wanted }, openConfigured));
+  // The first one opens alone: PostgreSQL counts a new backend against the role's connection limit
+  // before it checks the limit (documented as approximate), so sessions opening at the same moment
+  // can all be refused where one would fit, and the run would build nothing.
+  const first = await Promise.allSettled(wanted ? [openConfigured()] : []);
+  const rest = first[0]?.status === 'fulfilled' ? await Promise.allSettled(Array.from({ length: wanted - 1 }, openConfigured)) : [];
+  const opened = [...first, ...rest];
   const sessions = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   let sessionError: unknown = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected')?.reason;
   for (const session of sessions) ownPids.add(session.pid);

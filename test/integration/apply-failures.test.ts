@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { indexDef, runCli, startCli, useTestDatabase, writeTempFile } from '../support/database.js';
+import { waitForBackends, waitForBuildPhase } from '../support/server-state.js';
 
 const db = useTestDatabase();
 
@@ -136,13 +137,7 @@ indexes:
     // The open writer makes the build wait ("waiting for writers before build"), until lock_timeout.
     await run.waitForStderr(new RegExp(`pid ${writer.pid} \\(idle in transaction`));
     // Commit only once the build gave up and its cleanup (DROP INDEX CONCURRENTLY) waits on the writer too.
-    for (let i = 0; i < 300; i++) {
-      const cleaning = await db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'DROP INDEX CONCURRENTLY%idx_payments_amount%'",
-      );
-      if (cleaning[0]!.n > 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForBackends(db, 'the cleanup of the build that gave up', "query LIKE 'DROP INDEX CONCURRENTLY%idx_payments_amount%'");
     await writer.query('COMMIT');
     const result = await run.done;
     expect(result.code).toBe(1);
@@ -229,7 +224,8 @@ indexes:
     const run = startCli(['apply', file, '--json'], { DATABASE_URL: db.url });
     const line = await run.waitForStderr(/idx_fragile_slow: CREATE INDEX CONCURRENTLY .*\(pid (\d+)\)/);
     const pid = Number(/\(pid (\d+)\)/.exec(line)![1]);
-    await new Promise((r) => setTimeout(r, 500));
+    // Killed while the table scan runs, the build leaves its unfinished index for the next apply to repair.
+    expect((await waitForBuildPhase(db, 'fragile', /^building index/)).pid).toBe(pid);
     await db.query('SELECT pg_terminate_backend($1)', [pid]);
     const result = await run.done;
     expect(result.code).toBe(1);

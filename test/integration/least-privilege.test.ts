@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { indexDef, runCli, useTestDatabase, writeTempFile } from '../support/database.js';
+import { waitForBackendsGone } from '../support/server-state.js';
 
 const db = useTestDatabase();
 
@@ -60,6 +61,8 @@ describe('as a non-superuser table owner', () => {
     url.username = role;
     url.password = password;
     const file = await writeTempFile('lim.yaml', `set: lim\nindexes:\n${tables.map((t) => `  - { name: idx_${t}_v, table: ${t}, columns: [v] }`).join('\n')}\n`);
+    // The limit counts every backend of the role, one still exiting too: the run starts from none.
+    await waitForBackendsGone(db, `the sessions of ${role} to end`, 'usename = $1', [role]);
     const result = await runCli(['apply', file, '--json', '--jobs', '3'], { DATABASE_URL: url.toString() });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/could open only 1 of 3 build sessions \(.*too many connections for role.*\): building 1 at a time/);

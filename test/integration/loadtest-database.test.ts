@@ -8,6 +8,7 @@ import type { StageDatabase } from '../../src/load/database-watch.js';
 import type { LoadResult } from '../../src/load/result.js';
 import { runCli, startCli, useTestDatabase, withDatabase, writeTempFile } from '../support/database.js';
 import { startTarget, type TestTarget } from '../support/http-target.js';
+import { waitForBackends, waitForBackendsGone } from '../support/server-state.js';
 
 /**
  * The database watch against real PostgreSQL: a test HTTP API on port 0
@@ -83,7 +84,9 @@ async function loadtest(requests: string, extra: string[] = [], databaseUrl = db
 
 const dbOf = (result: LoadResult) => result.stages[0]!.database as StageDatabase;
 
-describe('loadtest with a database to watch', () => {
+// On 15+ every run waits 10.5 s after its stage for the statistics flush (settleTime): a test of two
+// or three runs takes about 35 s on an idle machine, and nearly 60 s on a loaded one.
+describe('loadtest with a database to watch', { timeout: 180_000 }, () => {
   it('reports 1 + N queries per request for an N+1 endpoint, with the repeated statement on top, and 1 for the joined one', async () => {
     const { result, run } = await loadtest('[{ name: customers, path: /customers }]');
     expect(run.code, run.stderr).toBe(0);
@@ -134,6 +137,9 @@ describe('loadtest with a database to watch', () => {
   });
 
   it('shows connections peaking at the pool size of the API', async () => {
+    // The sessions of earlier CLI runs end a moment after their process: counted now and gone
+    // during the stage, they would make the expected peak wrong.
+    await waitForBackendsGone(db, 'the sessions of earlier dbtune runs to end', "application_name NOT IN ('test-api', 'dbtune test')");
     // Other sessions on this database besides the API's pool (the test's own).
     const [{ others }] = (await db.query<{ others: number }>(
       "SELECT count(*)::int AS others FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND application_name <> 'test-api'",
@@ -164,9 +170,11 @@ describe('loadtest with a database to watch', () => {
     const applied = await runCli(['apply', set], { DATABASE_URL: db.url });
     expect(applied.code, applied.stderr).toBe(0);
     // PostgreSQL 13-14 flush a session's last counters only with its next transaction: without
-    // new sessions, the seq scans of the run before could count in the next run's stage.
+    // new sessions, the seq scans of the run before could count in the next run's stage. A backend
+    // flushes them when it exits, which is after pool.end() resolves: wait until it has.
     await api.close();
     await pool.end();
+    await waitForBackendsGone(db, "the API pool's sessions to exit (flushing their statistics)", "application_name = 'test-api'");
     ({ api, pool } = await startApi(db.url, 4));
     const { result, run } = await loadtest(requests, ['--indexes', set], db.url, 'database:\n  thresholds: { seq_scans: { orders: 0 } }\n');
     expect(run.code, `${run.stderr}\n${run.stdout}`).toBe(0);
@@ -243,10 +251,13 @@ describe('loadtest with a database to watch', () => {
   it('keeps the load result when the watch session dies mid-stage, saying so', async () => {
     const file = await writeTempFile('killed.yaml', `scenario: killed\ntarget: ${api.url}\nrequests: [{ name: a, path: /customers-joined }]\nstages: [{ users: 2, duration: 3s }]\n`);
     const out = path.join(path.dirname(file), 'r.json');
+    const watchSession = "application_name = 'dbtune loadtest (database watch)'";
+    // An earlier run's watch session may still be exiting: only this run's is to be killed.
+    await waitForBackendsGone(db, 'the watch sessions of earlier runs to end', watchSession);
     const cli = startCli(['loadtest', file, '--database-url', db.url, '--out', out]);
     await cli.waitForStderr(/stage 1\/1: 2 users/);
-    await new Promise((resolve) => setTimeout(resolve, 800));
-    await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dbtune loadtest (database watch)'");
+    const [watch] = await waitForBackends(db, 'the database watch session', watchSession);
+    expect((await db.query<{ done: boolean }>('SELECT pg_terminate_backend($1) AS done', [watch!.pid]))[0]!.done).toBe(true);
     const run = await cli.done;
     // No database thresholds: the stage stands on its HTTP figures; the watch's failure is reported.
     expect(run.code, run.stderr).toBe(0);

@@ -4,6 +4,7 @@ import { resolveConnectionOptions } from '../../src/db/connection-options.js';
 import type { IndexDeclaration } from '../../src/indexing/declaration.js';
 import { inspectIndexes } from '../../src/indexing/inspect.js';
 import { indexDef, runCli, useTestDatabase, writeTempFile } from '../support/database.js';
+import { waitForBuildPhase } from '../support/server-state.js';
 
 const db = useTestDatabase();
 
@@ -79,16 +80,13 @@ describe('plan', () => {
     const build = builder.query('CREATE INDEX CONCURRENTLY idx_building_k ON building (k)').catch((e: unknown) => e);
     try {
       const file = await writeTempFile('building.yaml', 'set: b\nindexes:\n  - { name: idx_building_k, table: building, columns: [k] }\n');
-      let state = '';
-      for (let i = 0; i < 100 && state !== 'building'; i++) {
-        const result = await runCli(['plan', file, '--json'], { DATABASE_URL: db.url });
-        state = (JSON.parse(result.stdout) as { indexes: Array<{ state: string }> }).indexes[0]!.state;
-        if (state === 'building') {
-          expect(result.code).toBe(1);
-          expect((JSON.parse(result.stdout) as { indexes: Array<{ reason: string }> }).indexes[0]!.reason).toMatch(new RegExp(`being built by pid ${builder.pid}`));
-        }
-      }
-      expect(state).toBe('building');
+      // The index is in the catalog, and the build stays in this phase until the snapshot holder ends.
+      await waitForBuildPhase(db, 'building', /^waiting for old snapshots/);
+      const result = await runCli(['plan', file, '--json'], { DATABASE_URL: db.url });
+      expect(result.code, result.stderr).toBe(1);
+      const index = (JSON.parse(result.stdout) as { indexes: Array<{ state: string; reason: string }> }).indexes[0]!;
+      expect(index.state).toBe('building');
+      expect(index.reason).toMatch(new RegExp(`being built by pid ${builder.pid}`));
     } finally {
       await snapshotHolder.query('ROLLBACK');
       await build;

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { indexDef, runCli, startCli, useTestDatabase, writeTempFile } from '../support/database.js';
+import { waitForBuildPhase } from '../support/server-state.js';
 
 const db = useTestDatabase();
 
@@ -174,7 +175,7 @@ describe('the password never shows', () => {
 describe('apply never blocks writes', () => {
   it('lets inserts through while the index is being built, where a plain CREATE INDEX makes them wait', async () => {
     // A deliberately slow (but immutable) expression makes each build take seconds, so writes can be timed against it.
-    await db.query(`CREATE FUNCTION slow_key(x int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN x; END $$`);
+    await db.query(`CREATE OR REPLACE FUNCTION slow_key(x int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN x; END $$`);
     await db.query('CREATE TABLE busy (id serial PRIMARY KEY, k int)');
     await db.query('CREATE TABLE busy_plain (id serial PRIMARY KEY, k int)');
     await db.query('INSERT INTO busy (k) SELECT g FROM generate_series(1, 600) g');
@@ -183,22 +184,9 @@ describe('apply never blocks writes', () => {
 
     const writer = await db.session();
     await writer.query("SET lock_timeout = '500ms'");
-    const watcher = await db.session();
-    // The progress view is cluster-wide: other test files build indexes in their own databases.
-    const waitForPhase = async (pattern: RegExp, table: string) => {
-      for (let i = 0; i < 200; i++) {
-        const rows = await watcher.query<{ phase: string }>(
-          `SELECT phase FROM pg_stat_progress_create_index WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND relid = $1::regclass`,
-          [table],
-        );
-        if (rows.some((r) => pattern.test(r.phase))) return;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`build never reached ${pattern}`);
-    };
 
     const run = startCli(['apply', file], { DATABASE_URL: db.url });
-    await waitForPhase(/^building index/, 'busy');
+    await waitForBuildPhase(db, 'busy', /^building index/);
     let worstMs = 0;
     for (let i = 0; i < 10; i++) {
       const started = performance.now();
@@ -213,7 +201,7 @@ describe('apply never blocks writes', () => {
     // The contrast: a plain CREATE INDEX holds SHARE on the table for the whole build.
     const builder = await db.session();
     const plain = builder.query('CREATE INDEX idx_busy_plain ON busy_plain (slow_key(k))');
-    await waitForPhase(/^building index/, 'busy_plain');
+    await waitForBuildPhase(db, 'busy_plain', /^building index/);
     await expect(writer.query('INSERT INTO busy_plain (k) VALUES (1)')).rejects.toMatchObject({ code: '55P03' });
     await plain;
     console.log(`worst insert latency during dbtune apply: ${worstMs.toFixed(1)} ms (lock_timeout 500 ms never hit)`);
@@ -228,7 +216,8 @@ describe('Ctrl-C', () => {
     const file = await writeTempFile('int.yaml', 'set: int\nindexes:\n  - { name: idx_interrupted, table: interrupted, columns: [{ expression: slow_key(k) }] }\n');
     const run = startCli(['apply', file, '--json'], { DATABASE_URL: db.url });
     await run.waitForStderr(/idx_interrupted: CREATE INDEX CONCURRENTLY/);
-    await new Promise((r) => setTimeout(r, 800));
+    // Interrupted while the table scan runs, the build has an unfinished index in the catalog to drop.
+    await waitForBuildPhase(db, 'interrupted', /^building index/);
     run.child.kill('SIGINT');
     const result = await run.done;
     expect(result.code).toBe(130);

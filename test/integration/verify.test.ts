@@ -6,6 +6,7 @@ import { resolveConnectionOptions } from '../../src/db/connection-options.js';
 import { loadIndexSets } from '../../src/config/load-index-sets.js';
 import { inspectIndexes } from '../../src/indexing/inspect.js';
 import { runCli, useTestDatabase, writeTempFile } from '../support/database.js';
+import { waitForBuildPhase } from '../support/server-state.js';
 
 const db = useTestDatabase();
 
@@ -66,9 +67,9 @@ indexes:
     const build = builder.query('CREATE INDEX CONCURRENTLY idx_slowbuild ON slowbuild (id)').catch((e: unknown) => e);
     try {
       const file = await writeTempFile('b.yaml', one('idx_slowbuild', 'table: slowbuild\ncolumns: [id]'));
-      let status = '';
-      for (let i = 0; i < 100 && status !== 'building'; i++) status = (await verify(file)).report.indexes[0]!.status;
-      expect(status).toBe('building');
+      // The index is in the catalog, and the build stays in this phase until the snapshot holder ends.
+      await waitForBuildPhase(db, 'slowbuild', /^waiting for old snapshots/);
+      expect((await verify(file)).report.indexes[0]!.status).toBe('building');
     } finally {
       await holder.query('ROLLBACK');
       await build;

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../src/load/result.js';
 import { runCli, startCli, writeTempFile } from '../support/cli.js';
 import { respondAfter, startTarget, type TestTarget } from '../support/http-target.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * `dbtune loadtest` end to end: the real CLI against HTTP servers started
@@ -286,7 +287,9 @@ stages: [{ users: 4, duration: 20s }, { users: 8, duration: 20s }]
 `);
     const cli = startCli(['loadtest', file, '--out', out]);
     await cli.waitForStderr(/stage 1\/2: 4 users/);
-    setTimeout(() => void server.close(), 500);
+    // A fifth request means a user had its first one answered: the stage has successes to keep.
+    await waitFor(() => server.received.length > 4, { what: 'more requests than users' });
+    void server.close();
     const run = await cli.done;
     expect(run.code, run.stderr).toBe(1);
     const result = await readResult(out);
@@ -304,7 +307,9 @@ stages: [{ users: 4, duration: 20s }, { users: 8, duration: 20s }]
     const { file, out } = await scenario(`scenario: long\ntarget: ${server.url}\nrequests: [{ name: a, path: / }]\nstages: [{ users: 3, duration: 60s }, { users: 6, duration: 60s }]\n`);
     const cli = startCli(['loadtest', file, '--out', out, '--format', 'json']);
     await cli.waitForStderr(/stage 1\/2: 3 users/);
-    setTimeout(() => cli.child.kill('SIGINT'), 1200);
+    // A fourth request means a user had its first one answered: there is something measured to write.
+    await waitFor(() => server.received.length > 3, { what: 'more requests than users' });
+    cli.child.kill('SIGINT');
     const run = await cli.done;
     expect(run.code).toBe(130);
     const result = await readResult(out);
