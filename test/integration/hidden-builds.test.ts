@@ -2,17 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SqlSession } from '../../src/db/client.js';
 import { indexDef, runCli, useTestDatabase, writeTempFile } from '../support/database.js';
+import { waitFor } from '../support/wait-for.js';
 
 const db = useTestDatabase();
-
-/** Polls until `probe` is true, or fails naming what it waited for. */
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /**
  * A role without pg_read_all_stats cannot see which index another role's
@@ -43,12 +35,15 @@ describe("another role's concurrent build, seen by a role that cannot see its de
     const build = dba.query('CREATE INDEX CONCURRENTLY idx_dba_items_v ON dba_items (v)');
     build.catch(() => undefined);
     try {
-      await waitFor('the superuser build to wait for the writer', async () => {
-        const rows = await db.query<{ n: string }>(
-          "SELECT count(*) AS n FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.index_relid WHERE c.relname = 'idx_dba_items_v'",
-        );
-        return Number(rows[0]!.n) === 1;
-      });
+      await waitFor(
+        async () => {
+          const rows = await db.query<{ n: string }>(
+            "SELECT count(*) AS n FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.index_relid WHERE c.relname = 'idx_dba_items_v'",
+          );
+          return Number(rows[0]!.n) === 1;
+        },
+        { what: 'the superuser build of idx_dba_items_v to wait for the writer' },
+      );
       expect((await indexDef(db, 'idx_dba_items_v'))?.valid).toBe(false);
 
       const file = await writeTempFile('dba.yaml', 'set: dba\nindexes:\n  - { name: idx_dba_items_v, table: dba_items, columns: [v] }\n');
