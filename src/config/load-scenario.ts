@@ -8,7 +8,7 @@ import { parseTemplate, textOutsideGenerators, type Template } from '../load/tem
 import { formatPath, InputProblemsError, type Problem } from './problems.js';
 import { scenarioSchema, type ScenarioFile } from './scenario-schema.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
-import { zodIssuesToProblems } from './zod-problems.js';
+import { valueAt, zodIssuesToProblems } from './zod-problems.js';
 
 /** A request of a scenario with its templates compiled. */
 export interface ScenarioRequest {
@@ -213,15 +213,6 @@ function substituteAll(value: unknown, path: Path, env: NodeJS.ProcessEnv, sourc
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteAll(v, [...path, k], env, source, problems, fromEnv)]));
   }
   return value;
-}
-
-function valueAt(root: unknown, path: Path): unknown {
-  let node = root;
-  for (const seg of path) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string | number, unknown>)[seg];
-  }
-  return node;
 }
 
 function walkStrings(value: unknown, path: Path, visit: (text: string, path: Path) => void): void {

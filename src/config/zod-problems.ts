@@ -67,7 +67,8 @@ export function zodIssuesToProblems(issues: readonly Issue[], source: YamlSource
   return problems.sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
-function valueAt(root: unknown, path: Path): unknown {
+/** The value at `path` in a parsed document, or undefined. */
+export function valueAt(root: unknown, path: Path): unknown {
   let node = root;
   for (const seg of path) {
     if (node === null || typeof node !== 'object') return undefined;
