@@ -27,8 +27,9 @@
  *
  * Only ratios from one run are comparable: the machine is shared and noisy.
  *
- *   npm run build && node bench/verify-vs-loop.js [--rounds 7] [--in-process-rounds 3] [--tables 100] [--rtt-ms 0]
- *   (or BENCH_ROUNDS, BENCH_IN_PROCESS_ROUNDS (0 skips), BENCH_TABLES (10 indexes each), BENCH_RTT_MS)
+ *   npm run build && node bench/verify-vs-loop.js [--rounds 7] [--in-process-rounds 3] [--tables 100] [--rtt-ms 0] [--shapes mixed|plain]
+ *   (or BENCH_ROUNDS, BENCH_IN_PROCESS_ROUNDS (0 skips), BENCH_TABLES (10 indexes each; 6 with --shapes plain), BENCH_RTT_MS, BENCH_SHAPES)
+ *   --shapes plain keeps only plain-column indexes, which verify compares from the catalog without a shadow build.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -69,10 +70,16 @@ const SHAPES = [
   { yaml: 'columns: [user_id desc, id], include: [created_at]', sql: '(user_id DESC, id) INCLUDE (created_at)' },
 ];
 
-function benchIndexes(tables) {
+/** `--shapes plain`: only plain columns (order, INCLUDE), which verify compares from the catalog alone. */
+const PLAIN = (shape) => !/expression|where/.test(shape.yaml);
+
+function benchIndexes(tables, shapes) {
   const indexes = [];
   for (let t = 0; t < tables; t++) {
-    SHAPES.forEach((shape, k) => indexes.push({ name: `bench_t${t}_i${k}`, table: `bench_t${t}`, shape }));
+    // Names keep the shape's number: the setup builds every shape under these names.
+    SHAPES.forEach((shape, k) => {
+      if (shapes === 'mixed' || PLAIN(shape)) indexes.push({ name: `bench_t${t}_i${k}`, table: `bench_t${t}`, shape });
+    });
   }
   return indexes;
 }
@@ -89,12 +96,18 @@ async function main() {
   const inProcessRounds = intOption(argv, { flag: '--in-process-rounds', env: 'BENCH_IN_PROCESS_ROUNDS', fallback: 3, min: 0 });
   const tables = intOption(argv, { flag: '--tables', env: 'BENCH_TABLES', fallback: 100 });
   const rttMs = intOption(argv, { flag: '--rtt-ms', env: 'BENCH_RTT_MS', fallback: 0, min: 0 });
+  const shapesAt = argv.indexOf('--shapes');
+  const shapes = shapesAt >= 0 ? argv[shapesAt + 1] : (process.env.BENCH_SHAPES ?? 'mixed');
+  if (shapes !== 'plain' && shapes !== 'mixed') {
+    process.stderr.write('--shapes takes plain or mixed\n');
+    return 2;
+  }
   if (!existsSync(new URL('../dist/db/embedded-server.js', import.meta.url))) {
     process.stderr.write('dist/ is missing: run `npm run build` first.\n');
     return 1;
   }
   const { startEmbeddedServer } = await import('../dist/db/embedded-server.js');
-  const indexes = benchIndexes(tables);
+  const indexes = benchIndexes(tables, shapes);
 
   const work = await mkdtemp(path.join(tmpdir(), 'dbtune-bench-'));
   try {
@@ -297,7 +310,7 @@ async function verifyInProcess(dist, url, setFile, expected, wrapSession = (s) =
   const sets = await dist.loadIndexSets([setFile]);
   const session = await dist.connect(dist.resolveConnectionOptions({ databaseUrl: url, env: {} }), { applicationName: 'dbtune verify (bench)' });
   try {
-    const inspection = await dist.inspectIndexes(wrapSession(session), sets.flatMap((s) => s.indexes), { tableIndexes: false });
+    const inspection = await dist.inspectIndexes(wrapSession(session), sets.flatMap((s) => s.indexes), { tableIndexes: false, compareOnly: true });
     const verified = inspection.indexes.map(({ declaration, state }) => dist.verifyIndex(declaration, state));
     assertAllOk('dbtune verify (in-process)', verified, expected);
   } finally {

@@ -64,9 +64,14 @@ export async function inspectIndexes(
     const live = catalog.indexes.get(indexKey(d));
     return live !== undefined && live.table?.schema === d.table.schema && live.table.name === d.table.name;
   };
-  // verify compares plain-column indexes from the catalog alone (structural.ts); apply and plan
-  // shadow-build every declaration, which also validates it before anything is built.
-  const fromCatalog = (d: IndexDeclaration) => options.compareOnly === true && comparableFromCatalog(d) && onItsTable(d) && catalog.indexes.get(indexKey(d))!.relkind === 'i';
+  // verify takes a plain-column index that matches from the catalog alone (structural.ts); one that
+  // differs is shadow-built like the rest, so its differences are named as PostgreSQL resolves them.
+  // apply and plan shadow-build every declaration, which also validates it before anything is built.
+  const fromCatalog = (d: IndexDeclaration) => {
+    if (options.compareOnly !== true || !comparableFromCatalog(d) || !onItsTable(d)) return false;
+    const live = catalog.indexes.get(indexKey(d))!;
+    return live.relkind === 'i' && compareIndexes(d, declaredFromCatalog(d, live), live).length === 0;
+  };
   const needsShadow = (d: IndexDeclaration) => {
     if (versionProblems.has(indexKey(d))) return false;
     if (!options.compareOnly) return true;

@@ -85,6 +85,9 @@ indexes:
     ['nulls', 'CREATE INDEX idx_d ON drift_t (a NULLS FIRST)', 'columns: [a]', '', [{ field: 'columns[0].nulls', declared: 'last', live: 'first' }]],
     ['opclass', 'CREATE INDEX idx_d ON drift_t (t)', "columns: [{ column: t, opclass: text_pattern_ops }]", '', [{ field: 'columns[0].opclass', declared: 'text_pattern_ops', live: 'text_ops' }]],
     ['collation', 'CREATE INDEX idx_d ON drift_t (t)', 'columns: [{ column: t, collate: C }]', '', [{ field: 'columns[0].collate', declared: 'C', live: 'default' }]],
+    // Declared plain, live with a non-default opclass or collation: named as the shadow build resolves them.
+    ['opclass (live only)', 'CREATE INDEX idx_d ON drift_t (t text_pattern_ops)', 'columns: [t]', '', [{ field: 'columns[0].opclass', declared: 'text_ops', live: 'text_pattern_ops' }]],
+    ['collation (live only)', 'CREATE INDEX idx_d ON drift_t (t COLLATE "C")', 'columns: [t]', '', [{ field: 'columns[0].collate', declared: 'default', live: 'C' }]],
     ['include', 'CREATE INDEX idx_d ON drift_t (a) INCLUDE (b)', 'columns: [a]\ninclude: [b, t]', '', [{ field: 'include', declared: 'b, t', live: 'b' }]],
     ['predicate', 'CREATE INDEX idx_d ON drift_t (a) WHERE amount > 100', 'columns: [a]\nwhere: amount > 1000', '', [{ field: 'where', declared: 'amount > 1000::numeric', live: 'amount > 100::numeric' }]],
     ['expression', 'CREATE INDEX idx_d ON drift_t (lower(t))', "columns: [{ expression: upper(t) }]", '', [{ field: 'columns[0]', declared: 'upper(t)', live: 'lower(t)' }]],
