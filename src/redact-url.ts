@@ -20,8 +20,14 @@ export function redactUrl(text: string): string {
   const rest = text.slice(scheme.length);
   // The userinfo ends at the last @ of the authority, which ends at the first / ? or #. A text that
   // does not parse may hold a password with an unencoded / ? or #: then the last @ anywhere counts.
+  // One that parses may too: `user:12/s3cr3t@host` reads as host `user`, port 12, so an @ later in
+  // the path ends the userinfo when what comes before it has a colon (a password, or a port: then
+  // it hides too much, never too little).
   const authorityEnd = URL.canParse(text) ? firstOf(rest, '/?#') : rest.length;
-  const at = authorityEnd > 0 ? rest.lastIndexOf('@', authorityEnd - 1) : -1;
+  let at = authorityEnd > 0 ? rest.lastIndexOf('@', authorityEnd - 1) : -1;
+  const queryStart = firstOf(rest, '?#');
+  const later = queryStart > 0 ? rest.lastIndexOf('@', queryStart - 1) : -1;
+  if (later > at && rest.slice(0, later).includes(':')) at = later;
   const userinfo = at >= 0 ? `${redactUserinfo(rest.slice(0, at))}@` : '';
   const tail = rest.slice(at + 1);
 

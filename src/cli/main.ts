@@ -45,7 +45,7 @@ export function buildProgram(runCommand: (load: Loader, args: string[], options:
     .addHelpText(
       'after',
       `
-Exit codes: 0 ok · 1 something failed · 2 bad usage or input (nothing executed) · 3 database unreachable or unsupported · 130 interrupted
+Exit codes: 0 ok · 1 something failed · 2 bad usage or input (nothing executed) · 3 database unreachable or unsupported · 130 interrupted (Ctrl-C; SIGTERM 143, SIGHUP 129)
 
 Connecting: DATABASE_URL, else PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE/PGSSLMODE. --database-url works too,
 but other users of the machine can read a command line (ps, /proc), password included: keep it in the environment.

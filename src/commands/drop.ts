@@ -45,7 +45,7 @@ async function planDrops(session: Parameters<typeof readCatalog>[0], declaration
   const catalog = await readCatalog(session, { indexes: declarations.flatMap((d) => [indexQualifiedName(d), rebuildCopy(d)]), tables: [] });
   const plans = declarations.map((d) => {
     const copy = catalog.indexes.get(indexKey({ table: d.table, name: rebuildCopy(d).name }));
-    const onTable = copy?.table?.schema === d.table.schema && copy.table.name === d.table.name && (copy.relkind === 'i' || copy.relkind === 'I');
+    const onTable = copy?.table?.schema === d.table.schema && copy.table.name === d.table.name && copy.relkind === 'i';
     return planDrop(d, indexState(d, catalog.indexes.get(indexKey(d)), undefined, undefined), onTable ? copy : undefined);
   });
   await assertPlannedStatements(plans);

@@ -82,14 +82,18 @@ export async function inspectIndexes(
   const indexes: InspectedIndex[] = declarations.map((declaration) => {
     const key = indexKey(declaration);
     const live = catalog.indexes.get(key);
-    const declared = fromCatalog(declaration) ? declaredFromCatalog(declaration, live!) : shadow.normalized.get(key);
+    // Without a shadow build (no TEMP, a standby), a plain index is still compared from the catalog:
+    // its differences are then named as the catalog has them.
+    const structural = comparableFromCatalog(declaration) && live?.relkind === 'i' && onItsTable(declaration);
+    const declared = fromCatalog(declaration) ? declaredFromCatalog(declaration, live!) : (shadow.normalized.get(key) ?? (structural ? declaredFromCatalog(declaration, live!) : undefined));
     const state = indexState(declaration, live, declared, versionProblems.get(key) ?? shadow.rejected.get(key));
     if (state.status === 'absent' && catalog.tables.get(tableKey(declaration.table))?.oid === null) {
       state.reason = `table ${displayQualified(declaration.table)} does not exist`;
     }
     const leftover = catalog.indexes.get(`${declaration.table.schema}\u0000${rebuildName(declaration.name)}`);
     const inspected: InspectedIndex = { declaration, state };
-    if (leftover?.table?.name === declaration.table.name && leftover.table.schema === declaration.table.schema) {
+    // Rebuilds never run on partitioned indexes ('I'): only a plain index is a rebuild's copy.
+    if (leftover?.relkind === 'i' && leftover.table?.name === declaration.table.name && leftover.table.schema === declaration.table.schema) {
       inspected.rebuildLeftover = leftover;
       const normalized = shadow.normalized.get(key);
       inspected.rebuildLeftoverUsable = leftover.relkind === 'i' && leftover.valid && leftover.ready && leftover.live && normalized !== undefined && compareIndexes(declaration, normalized, leftover).length === 0;

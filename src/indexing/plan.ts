@@ -79,6 +79,10 @@ function withRebuildLeftover(plan: IndexPlan, leftover: LiveIndex | undefined, u
   if (usable && plan.state.status === 'absent') {
     return { ...plan, action: 'repair', statements: [rename], note: finishing };
   }
+  if (usable && plan.state.status === 'invalid') {
+    // Stopped while dropping the drifted index (DROP INDEX CONCURRENTLY leaves it invalid): finish with the copy.
+    return { ...plan, action: 'repair', statements: [{ purpose: 'drop-leftover', sql: dropIndexSql(indexQualifiedName(plan.declaration)) }, rename], note: finishing };
+  }
   if (usable && plan.action === 'rebuild') {
     const dropOld: PlannedStatement = { purpose: 'drop-old', sql: dropIndexSql(indexQualifiedName(plan.declaration)) };
     return { ...plan, action: 'repair', statements: [dropOld, rename], note: finishing };

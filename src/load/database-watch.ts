@@ -290,6 +290,7 @@ export class DatabaseWatch {
     const appTransactions = Math.max(0, transactions - ownTransactions);
 
     let source: StageDatabase['source'] = 'pg_stat_database';
+    let uncertainCalls = false;
     let queries = appTransactions;
     let top: TopStatement[] = [];
     let topByTime: TopStatement[] = [];
@@ -298,6 +299,8 @@ export class DatabaseWatch {
       const previous = new Map(before.statements.map((s) => [s.key, s]));
       const deltas = new Map<string, { calls: number; total_ms: number; io_ms: number }>();
       let shrank = false;
+      // Calls that may have been the API's but cannot be counted (text evicted, per-role sums that shrank).
+      let uncertain = false;
       for (const s of after.statements) {
         const p = previous.get(s.key);
         let calls = s.calls - (p?.calls ?? 0);
@@ -306,6 +309,7 @@ export class DatabaseWatch {
         // same way; its own new calls are then unknown and counted as none (said in a note).
         if (calls < 0) {
           shrank = true;
+          if (s.queryid.startsWith('hidden:')) uncertain = true;
           calls = s.queryid.startsWith('hidden:') ? 0 : s.calls;
         }
         if (calls <= 0) continue;
@@ -321,7 +325,11 @@ export class DatabaseWatch {
       const counted: Array<TopStatement & { queryid: string }> = [];
       for (const [queryid, d] of deltas) {
         const text = texts.get(queryid);
-        if (text === undefined || text.startsWith(MARK) || text.includes(MARK)) continue;
+        if (text === undefined) {
+          uncertain = true;
+          continue;
+        }
+        if (text.startsWith(MARK) || text.includes(MARK)) continue;
         if (text === '<insufficient privilege>') hidden = true;
         else if (isSessionControl(text)) continue;
         // pg_stat_statements normalises plannable statements itself, but not utility statements
@@ -342,6 +350,7 @@ export class DatabaseWatch {
       const strip = ({ queryid: _queryid, ...rest }: TopStatement & { queryid: string }) => rest;
       top = [...counted].sort((a, b) => b.calls - a.calls).slice(0, TOP).map(strip);
       topByTime = [...counted].sort((a, b) => b.total_ms - a.total_ms).slice(0, TOP).map(strip);
+      uncertainCalls = uncertain;
       if (shrank) notes.push('pg_stat_statements evicted entries during the stage (pg_stat_statements.max): statement counts may be low');
       if (hidden) {
         notes.push(
@@ -376,7 +385,8 @@ export class DatabaseWatch {
     const hits = after.blks_hit - before.blks_hit;
     const reads = after.blks_read - before.blks_read;
     const connections = summarizeSamples(this.samples);
-    const noData = httpRequests > 0 && queries === 0;
+    // Nothing attributable, and nothing that might have been: a database the API did not use.
+    const noData = httpRequests > 0 && queries === 0 && !uncertainCalls;
     if (noData) {
       notes.unshift(
         `NO DATA: ${httpRequests} requests were sent, but this database saw no ${source === 'pg_stat_statements' ? 'statements' : 'transactions'} besides dbtune's own: is database.url the database the API uses? Database thresholds count as failed`,

@@ -10,7 +10,9 @@ import { stripControl } from './safe-text.js';
  * Every field is stripped of control characters.
  */
 export function safeErrorFields(fields: PgErrorFields): PgErrorFields {
-  const safe: PgErrorFields = { message: stripControl(fields.message) };
+  // Data exceptions (class 22) quote the offending value in the message: `invalid input syntax for type integer: "alice@…"`.
+  const message = fields.code?.startsWith('22') ? fields.message.replace(/: "(?:[^"]|"")*"$/s, ': "(…)"') : fields.message;
+  const safe: PgErrorFields = { message: stripControl(message) };
   if (fields.code !== undefined) safe.code = fields.code;
   if (fields.detail !== undefined) safe.detail = stripControl(fields.code?.startsWith('23') ? redactRowValues(fields.detail) : fields.detail);
   if (fields.hint !== undefined) safe.hint = stripControl(fields.hint);

@@ -12,6 +12,8 @@ const ESCAPE_SEQUENCES = /\u001b\[[0-?]*[ -/]*[@-~]?|\u001b[\]PX^_][\s\S]*?(?:\u
 /** C0 controls but tab and newline, DEL, and C1 (U+0080–U+009F, whose U+009B is a one-character CSI). */
 // eslint-disable-next-line no-control-regex
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/** Bidirectional overrides and isolates and zero-width characters: they reorder or hide what a line shows. */
+const INVISIBLE = /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 
 /**
  * The text without control characters or escape sequences; tab and newline
@@ -19,7 +21,7 @@ const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
  * go. Pure and idempotent.
  */
 export function stripControl(text: string): string {
-  return text.replace(/\r\n/g, '\n').replace(ESCAPE_SEQUENCES, '').replace(CONTROLS, '');
+  return text.replace(/\r\n/g, '\n').replace(ESCAPE_SEQUENCES, '').replace(CONTROLS, '').replace(INVISIBLE, '');
 }
 
 /** Strings anywhere in a JSON-like value, stripped (a `JSON.stringify` replacer). */

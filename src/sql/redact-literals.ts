@@ -11,7 +11,7 @@
  * (backslash is ordinary except in E'…'), which dbtune's sessions force and
  * which has been the default since 9.1.
  */
-export function redactLiterals(sql: string): string {
+export function redactLiterals(sql: string, options: { dropComments?: boolean } = {}): string {
   let next = highestParameter(sql);
   const placeholder = () => `$${++next}`;
   let out = '';
@@ -24,13 +24,14 @@ export function redactLiterals(sql: string): string {
     if (rest.startsWith('--')) {
       const end = sql.indexOf('\n', i);
       const stop = end === -1 ? n : end;
-      out += sql.slice(i, stop);
+      if (!options.dropComments) out += sql.slice(i, stop);
       i = stop;
       continue;
     }
     if (rest.startsWith('/*')) {
       const stop = commentEnd(sql, i);
-      out += sql.slice(i, stop);
+      // A comment may carry anything (a user, a token); dropped, it leaves a blank so tokens stay apart.
+      out += options.dropComments ? ' ' : sql.slice(i, stop);
       i = stop;
       continue;
     }

@@ -15,7 +15,10 @@ export async function reportableQuery(text: string): Promise<string> {
   try {
     normalised = parser.normalize(text);
   } catch {
-    normalised = redactLiterals(text);
+    normalised = text;
   }
-  return stripControl(normalised);
+  // The parser's normaliser leaves constants of many utility statements as written
+  // (CREATE SERVER … OPTIONS (password '…'), ALTER ROLE … SET, COMMENT ON, CREATE TABLE AS…):
+  // the lexical pass runs after it every time, and also drops comments.
+  return stripControl(redactLiterals(normalised, { dropComments: true }));
 }

@@ -51,6 +51,13 @@ describe('verify where definitions cannot be compared', () => {
     expect(strictReport.indexes.map((i) => i.status)).toEqual(['unverified', 'ok']);
 
     const junit = await runCli(['verify', file, '--strict', '--format', 'junit'], { DATABASE_URL: url.toString() });
+    // A plain index is still compared from the catalog: a drifted one fails even without TEMP.
+    await db.query('CREATE INDEX idx_uv_items_id ON uv_items (id)');
+    const drifted = await writeTempFile('drift.yaml', 'set: uv\nindexes:\n  - { name: idx_uv_items_id, table: uv_items, columns: [id, v] }\n');
+    const drift = await runCli(['verify', drifted, '--json'], { DATABASE_URL: url.toString() });
+    expect(drift.code, drift.stderr).toBe(1);
+    expect((JSON.parse(drift.stdout) as VerifyJson).indexes[0]).toMatchObject({ name: 'idx_uv_items_id', status: 'drift' });
+
     expect(junit.stdout).toMatch(/<testcase[^>]*idx_uv_items_title[^>]*>\s*<failure[^>]*message="unverified: valid \(definition not compared\)"/);
   });
 });

@@ -78,6 +78,8 @@ describe('planIndexes with the copy an interrupted rebuild left (<name>_dbtune_n
     ['usable copy, drifted index still there, --rebuild-drift', 'drift', true, true, 'repair', [DROP, RENAME]],
     ['usable copy, drifted index still there, no flag', 'drift', true, false, 'drift', []],
     ['usable copy, declared index ok', 'ok', true, false, 'repair', [DROP_COPY]],
+    // Stopped while dropping the drifted index (left invalid): drop it, rename the copy.
+    ['usable copy, declared index left invalid', 'invalid', true, false, 'repair', [DROP, RENAME]],
     ['unusable copy, declared index gone', 'absent', false, false, 'create', [DROP_COPY, CREATE]],
     ['unusable copy, --rebuild-drift rebuilds (its first statement drops the copy)', 'drift', false, true, 'rebuild', [DROP_COPY]],
     ['any copy while another session builds', 'building', true, false, 'wait', []],

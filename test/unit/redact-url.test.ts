@@ -23,6 +23,8 @@ describe('redactUrl', () => {
     ['postgres://u:pa/ss#w@db/app', 'postgres://u:***@db/app'],
     ['http://alice:S3cret Pw@host/?token=abc', 'http://alice:***@host/?token=***'],
     ['alice:pw@host/db', 'alice:***@host/db'],
+    // Valid, but only as host `user`, port 12: the password runs to the @ in the "path".
+    ['http://user:12/s3cr3t@host/api', 'http://user:***@host/api'],
     ['not a url', 'not a url'],
     ['', ''],
   ])('%j → %j', (input, expected) => {

@@ -36,3 +36,13 @@ describe('safeErrorFields', () => {
     expect(safeErrorFields({ message: 'no code' })).toEqual({ message: 'no code' });
   });
 });
+
+describe('safeErrorFields on data exceptions (class 22)', () => {
+  it('keeps the message but not the value it quotes', () => {
+    expect(safeErrorFields({ code: '22P02', message: 'invalid input syntax for type integer: "alice@example.com"' })).toEqual({
+      code: '22P02',
+      message: 'invalid input syntax for type integer: "(…)"',
+    });
+    expect(safeErrorFields({ code: '42703', message: 'column "a" does not exist' }).message).toBe('column "a" does not exist');
+  });
+});

@@ -20,6 +20,8 @@ describe('stripControl', () => {
     ['DEL goes', 'a\u007fb', 'ab'],
     ['C1 CSI (U+009B) goes', 'a\u009b31mb', 'a31mb'],
     ['other C1 controls (NEL, ST) go', 'a\u0085b\u009cc', 'abc'],
+    ['bidi overrides and isolates go (they reorder what a line shows)', 'ok\u202eexe.txt\u2066x\u2069', 'okexe.txtx'],
+    ['zero-width characters go', 'ad\u200bmin\ufeff', 'admin'],
     ['non-ASCII text stays', 'café 😀 “quoted”', 'café 😀 “quoted”'],
   ])('%s', (_label, input, expected) => {
     expect(stripControl(input)).toBe(expected);
