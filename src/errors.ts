@@ -5,7 +5,7 @@
  * Tests assert codes, not wording.
  */
 
-import { safeErrorFields } from './report/safe-error.js';
+import { safeErrorFields } from './text/safe-error.js';
 
 /** What kind of failure an error is; decides the exit code. */
 export type ErrorClass =

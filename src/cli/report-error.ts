@@ -1,7 +1,7 @@
 import { DbtuneError, errorClassOf, type ErrorClass } from '../errors.js';
 import { InputProblemsError } from '../config/problems.js';
 import type { CommandContext } from '../commands/shared.js';
-import { stripControl, stripControlReplacer } from '../report/safe-text.js';
+import { stripControl, stripControlReplacer } from '../text/safe-text.js';
 
 /**
  * Prints an error: message and hint on stderr; with --json/--format json,

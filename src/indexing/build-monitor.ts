@@ -1,5 +1,5 @@
 import type { SqlSession } from '../db/client.js';
-import { stripControl } from '../report/safe-text.js';
+import { stripControl } from '../text/safe-text.js';
 import { reportableQuery } from '../sql/reportable-query.js';
 
 /** A session that a build is waiting for. */

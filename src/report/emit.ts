@@ -3,7 +3,7 @@ import type { Report, OutputFormat } from './model.js';
 import { ansiPaint, plainPaint, renderTable } from './render-table.js';
 import { renderJunit } from './render-junit.js';
 import { renderMarkdown } from './render-markdown.js';
-import { stripControlReplacer } from './safe-text.js';
+import { stripControlReplacer } from '../text/safe-text.js';
 
 /** Where a command writes: stdout carries the report only; progress and logs go to stderr. */
 export interface CommandIo {

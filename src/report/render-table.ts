@@ -1,5 +1,5 @@
 import type { Report, RowStatus } from './model.js';
-import { stripControl } from './safe-text.js';
+import { stripControl } from '../text/safe-text.js';
 
 export interface Paint {
   pass(text: string): string;

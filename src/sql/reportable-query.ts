@@ -1,4 +1,4 @@
-import { stripControl } from '../report/safe-text.js';
+import { stripControl } from '../text/safe-text.js';
 import { loadPgParser } from './pg-parser.js';
 import { redactLiterals } from './redact-literals.js';
 

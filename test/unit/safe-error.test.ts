@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactRowValues, safeErrorFields } from '../../src/report/safe-error.js';
+import { redactRowValues, safeErrorFields } from '../../src/text/safe-error.js';
 
 describe('redactRowValues', () => {
   it.each([

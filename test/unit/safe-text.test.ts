@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stripControl } from '../../src/report/safe-text.js';
+import { stripControl } from '../../src/text/safe-text.js';
 
 describe('stripControl', () => {
   it.each([
