@@ -1,5 +1,7 @@
 import autocannon from 'autocannon';
 import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
+import { pickWith, type AutocannonClient } from './autocannon-client.js';
+import { WeightedPicker, userSeed } from './mix-picker.js';
 import type { MixEntry } from './request-mix.js';
 import type { GeneratorLoad } from './result.js';
 import { StageRecorder, round } from './stage-recorder.js';
@@ -22,25 +24,16 @@ import { StageRecorder, round } from './stage-recorder.js';
  * histogram, which has the wrong one for rate-limited runs, is not read.
  */
 
-/** The parts of autocannon's (internal, pinned-version) client that dbtune hooks. */
-interface AutocannonClient {
-  on(event: 'response', listener: (status: number, bytes: number, durationMs: number) => void): void;
-  on(event: 'timeout', listener: () => void): void;
-  on(event: 'connError', listener: (error: NodeJS.ErrnoException) => void): void;
-  on(event: 'headers', listener: (info: { shouldKeepAlive?: boolean }) => void): void;
-  requestIterator: { currentRequest: MixEntry };
-  pipelinedRequests: { size(): number; clear(): void };
-  destroyed: boolean;
-  destroy(): void;
-  _connect(): void;
-  _doRequest(): void;
-}
-
 export interface StageRunOptions {
   /** Base URL: scheme, host, port and an optional path prefix. */
   target: URL;
+  /** One per scenario request, in scenario order. */
   entries: MixEntry[];
   requestNames: readonly string[];
+  /** The scenario's weights, per request: each user picks every request with these odds. */
+  weights: readonly number[];
+  /** Seeds the users' picks (default 0): the same seed sends the same sequence per user. */
+  seed?: number;
   /** Per request, the statuses besides 2xx that count as success. */
   expectedStatuses: ReadonlyArray<ReadonlySet<number>>;
   users: number;
@@ -88,6 +81,7 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
   };
 
   const setupClient = (client: AutocannonClient) => {
+    pickWith(client, new WeightedPicker(options.weights, userSeed(options.seed ?? 0, clients.length)));
     clients.push(client);
     let afterConnError = false;
     let serverClosing = false;

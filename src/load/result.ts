@@ -69,6 +69,17 @@ export interface GeneratorLoad {
   saturated: boolean;
 }
 
+/** One request name's part of what a stage sent. */
+export interface MixShare {
+  name: string;
+  /** Requests of this name sent in the stage that had an outcome (a response, a timeout, a lost connection). */
+  sent: number;
+  /** Its share of all sent in the stage (0..1). */
+  share: number;
+  /** The share its weight declares: weight / sum of weights (0..1). */
+  declared: number;
+}
+
 export interface StageResult extends RequestStats {
   /** 1-based, in scenario order. */
   stage: number;
@@ -84,6 +95,8 @@ export interface StageResult extends RequestStats {
   ended_early?: string;
   thresholds: ThresholdResult[];
   by_request: Array<{ name: string } & RequestStats>;
+  /** The request mix the stage sent, per name (absent in results saved before it was recorded). */
+  mix?: MixShare[];
   timeline: TimelinePoint[];
   generator?: GeneratorLoad;
   /** Issue 6: what PostgreSQL saw during the stage. */

@@ -1,5 +1,6 @@
 import type { LoadedScenario } from '../config/load-scenario.js';
 import { runStage, type StageRunOptions } from './engine.js';
+import { stageMix } from './mix-stats.js';
 import { buildRequestMix } from './request-mix.js';
 import type { StageResult, ThresholdResult } from './result.js';
 import type { StageRecorder } from './stage-recorder.js';
@@ -59,7 +60,8 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
   const requestNames = scenario.requests.map((r) => r.name);
   const entries = buildRequestMix(scenario.requests, { rows: scenario.rows });
   const expectedStatuses = scenario.requests.map((r) => new Set(r.expectStatus));
-  const base = { target: options.target, entries, requestNames, expectedStatuses, timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) };
+  const weights = scenario.requests.map((r) => r.weight);
+  const base = { target: options.target, entries, requestNames, weights, expectedStatuses, timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) };
   const emit = options.onEvent ?? (() => {});
   const results: StageResult[] = [];
   const warnings: string[] = [];
@@ -104,6 +106,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
       ...base,
       users: plan.users,
       durationMs: plan.durationMs,
+      seed: number,
       onProgress: (live) => emit({ type: 'progress', stage: number, users: plan.users, durationMs: plan.durationMs, live }),
     });
     const { total, byRequest, timeline, seconds } = measurement.recorder.results();
@@ -123,6 +126,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
       ...total,
       thresholds,
       by_request: byRequest,
+      mix: stageMix(requestNames, weights, byRequest.map((r) => r.requests)),
       timeline,
       generator: measurement.generator,
     };

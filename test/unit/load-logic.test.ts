@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { stagePlans } from '../../src/commands/loadtest.js';
 import type { LoadedScenario } from '../../src/config/load-scenario.js';
 import { compareLoadResults, relativeNoise } from '../../src/load/load-compare.js';
-import { weightedCycle } from '../../src/load/request-mix.js';
 import type { LoadResult, RequestStats, StageResult, TimelinePoint } from '../../src/load/result.js';
 import { rampSteps } from '../../src/load/run-scenario.js';
 import { evaluateThresholds, formatPercent, maxSustainedUsers, stageThresholds } from '../../src/load/thresholds.js';
@@ -84,15 +83,6 @@ describe('thresholds', () => {
 });
 
 describe('request mix', () => {
-  it('interleaves weights instead of bunching them', () => {
-    expect(weightedCycle([3, 1])).toEqual([0, 0, 1, 0]);
-    expect(weightedCycle([1])).toEqual([0]);
-    expect(weightedCycle([6, 2])).toEqual([0, 0, 1, 0]);
-    const cycle = weightedCycle([1000, 1]);
-    expect(cycle.length).toBeLessThanOrEqual(101);
-    expect(cycle.filter((i) => i === 1)).toHaveLength(1);
-  });
-
   it('ramps in even steps between stages', () => {
     expect(rampSteps(0, 100)).toEqual([17, 33, 50, 67, 83]);
     expect(rampSteps(10, 12)).toEqual([11]);
