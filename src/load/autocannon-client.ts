@@ -12,11 +12,23 @@ export interface AutocannonClient {
   on(event: 'connError', listener: (error: NodeJS.ErrnoException) => void): void;
   on(event: 'headers', listener: (info: { shouldKeepAlive?: boolean }) => void): void;
   requestIterator: RequestIterator;
+  /** http-parser-js, one per client for all its connections (autocannon never resets it). */
+  parser: ResponseParser;
   pipelinedRequests: { size(): number; clear(): void };
   destroyed: boolean;
   destroy(): void;
   _connect(): void;
   _doRequest(): void;
+}
+
+/** The parts of http-parser-js (0.5) dbtune uses. */
+interface ResponseParser {
+  type: string;
+  /** `BODY_RAW`: reading a body that only the connection's close ends. */
+  state: string;
+  /** End of input: completes a close-delimited message (calls autocannon's message-complete handler). */
+  finish(): unknown;
+  reinitialize(type: string): void;
 }
 
 /** autocannon's RequestIterator: walks `requests` in order from index 0, on every client. */
@@ -47,4 +59,37 @@ export function pickWith(client: AutocannonClient, picker: WeightedPicker): void
   // setupClient runs before the client's first connect, so the first request is picked too.
   select();
   iterator.nextRequest = select;
+}
+
+/**
+ * Called when the server has closed the connection with a request in flight.
+ * A response without Content-Length or chunked encoding is delimited by that
+ * close (RFC 9112 §6.3): it is complete, with its status. autocannon never
+ * tells its parser the input ended, so it would never complete; this does,
+ * and autocannon reports it as a response. Returns false when the parser was
+ * not reading such a body (the request was lost, not answered).
+ */
+export function completeCloseDelimited(client: AutocannonClient): boolean {
+  if (client.parser.state !== 'BODY_RAW') return false;
+  // autocannon sends the next request right after a response: not on this closed socket. The
+  // next connection sends it. (A client retired meanwhile keeps its own no-op.)
+  const doRequest = client._doRequest;
+  const hold = () => {};
+  client._doRequest = hold;
+  try {
+    client.parser.finish();
+  } finally {
+    if (client._doRequest === hold) client._doRequest = doRequest;
+  }
+  return true;
+}
+
+/**
+ * A new connection starts a new response: whatever the parser half-read on
+ * the previous one (a body cut short by a timeout or a reset) must not be
+ * read as the start of the next response, which would turn it into a
+ * status-less `http_undefined` and time it from the lost request.
+ */
+export function resetParser(client: AutocannonClient): void {
+  client.parser.reinitialize(client.parser.type);
 }

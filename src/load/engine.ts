@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
-import { pickWith, type AutocannonClient } from './autocannon-client.js';
+import { completeCloseDelimited, pickWith, resetParser, type AutocannonClient } from './autocannon-client.js';
 import { WeightedPicker, userSeed } from './mix-picker.js';
 import type { MixEntry } from './request-mix.js';
 import type { GeneratorLoad } from './result.js';
@@ -18,7 +18,12 @@ import { StageRecorder, round } from './stage-recorder.js';
  *   response on that client would be timed from the lost request's start.
  *   dbtune counts it (`connection_closed`) and clears the queue;
  * - after a connection error it reconnects at once, which against a dead
- *   target is a busy loop that starves the process: dbtune waits 100 ms.
+ *   target is a busy loop that starves the process: dbtune waits 100 ms;
+ * - it never tells its parser that a connection ended, so a response
+ *   delimited by the server's close never completes, and it keeps one parser
+ *   for all of a client's connections, so a body cut short (by a timeout)
+ *   corrupts the next response: dbtune completes the one and resets the
+ *   parser on every new connection (autocannon-client.ts).
  * Users are closed-loop (each sends its next request when the previous one
  * ends), so no coordinated-omission correction applies; autocannon's own
  * histogram, which has the wrong one for rate-limited runs, is not read.
@@ -93,7 +98,9 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
       pendingReconnect = undefined;
       const current = this.requestIterator.currentRequest;
       if (current) lastRequestIndex = current.requestIndex;
-      if (this.pipelinedRequests.size() > 0) {
+      if (this.pipelinedRequests.size() > 0 && !afterConnError && completeCloseDelimited(this)) {
+        // The close ended a response (recorded by the 'response' listener), it did not lose one.
+      } else if (this.pipelinedRequests.size() > 0) {
         // A request was in flight on the connection that just ended.
         if (!afterConnError && !serverClosing) {
           recorder.failure(lastRequestIndex, 'connection_closed');
@@ -101,6 +108,7 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
         }
         this.pipelinedRequests.clear();
       }
+      resetParser(this);
       serverClosing = false;
       if (draining) {
         // After this returns autocannon may still emit 'timeout' for the lost request: retire the
