@@ -77,4 +77,36 @@ thresholds: { success_rate: 50% }
     expect(stage.successes).toBeGreaterThan(10);
     expect(stage.requests).toBe(server.received.length);
   });
+
+  it('no stale timings after a lost connection', async () => {
+    // Every 4th request is held, then its connection is dropped unanswered; the rest are answered
+    // at once. A lost request left in the client's queue would time the next response from the
+    // lost request's start: a fast response would read as slower than the whole hold.
+    let n = 0;
+    const holds: number[] = [];
+    const server = await startTarget((req, res) => {
+      if (++n % 4 === 0) {
+        const started = performance.now();
+        setTimeout(() => {
+          holds.push(performance.now() - started);
+          req.socket.destroy();
+        }, 300);
+        return;
+      }
+      respondAfter(res, 0);
+    });
+    closers.push(server.close);
+    const { code, stderr, stage } = await runStage(`scenario: lost-connections
+target: ${server.url}
+requests: [{ name: a, path: / }]
+stages: [{ users: 2, duration: 2s }]
+thresholds: { success_rate: 50% }
+`);
+    expect(code, stderr).toBe(0);
+    expect(stage.errors.connection_closed).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(stage.errors)).toEqual(['connection_closed']);
+    expect(stage.successes).toBeGreaterThan(4);
+    // The control is the hold the server measured in this run: no answered request took half of it.
+    expect(stage.latency.max).toBeLessThan(Math.min(...holds) / 2);
+  });
 });

@@ -162,7 +162,8 @@ thresholds: { success_rate: 50% }
     expect(byName.ok!.failures).toBe(0);
     expect(byName.drop!.successes).toBeGreaterThan(0);
     expect(byName.drop!.failures).toBeGreaterThan(0);
-    // The lost requests did not leave stale timings behind: ok requests stay fast.
+    // ok requests stay fast. (This cannot catch stale timings, the lost requests being dropped at
+    // once: 'no stale timings after a lost connection' in connection-faults.test.ts can.)
     expect(byName.ok!.latency.p99).toBeLessThan(200);
     expect(stage.latency.max).toBeGreaterThanOrEqual(1000);
     expect(run.code, run.stderr).toBe(stage.passed ? 0 : 1);
