@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
 import { completeCloseDelimited, pickWith, resetParser, type AutocannonClient } from './autocannon-client.js';
+import { generatorSaturated, waitBeforeReconnect } from './generator-health.js';
 import { WeightedPicker, userSeed } from './mix-picker.js';
 import type { MixEntry } from './request-mix.js';
 import type { GeneratorLoad } from './result.js';
@@ -18,7 +19,9 @@ import { StageRecorder, round } from './stage-recorder.js';
  *   response on that client would be timed from the lost request's start.
  *   dbtune counts it (`connection_closed`) and clears the queue;
  * - after a connection error it reconnects at once, which against a dead
- *   target is a busy loop that starves the process: dbtune waits 100 ms;
+ *   target is a busy loop that starves the process: dbtune waits 100 ms
+ *   when the target refused or is unreachable (not after a reset from a
+ *   live server, which would silently lower the load), and counts the waits;
  * - it never tells its parser that a connection ended, so a response
  *   delimited by the server's close never completes, and it keeps one parser
  *   for all of a client's connections, so a body cut short (by a timeout)
@@ -64,6 +67,7 @@ export interface StageMeasurement {
 }
 
 const RECONNECT_DELAY_MS = 100;
+const LOOP_RESOLUTION_MS = 10;
 
 export async function runStage(options: StageRunOptions): Promise<StageMeasurement> {
   const { target, entries, users, timeoutMs } = options;
@@ -72,6 +76,7 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
   const requests = prefix ? entries.map((e) => withPrefix(e, prefix)) : entries;
   let lastConnectionFailure = 0;
   let inFlightAtStop = 0;
+  let reconnectWaits = 0;
   const clients: AutocannonClient[] = [];
   // After the stage's time is up, no new request is sent, and those in flight are awaited (up to
   // the timeout): dropping them would leave out exactly the slowest requests of the stage.
@@ -89,6 +94,7 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
     pickWith(client, new WeightedPicker(options.weights, userSeed(options.seed ?? 0, clients.length)));
     clients.push(client);
     let afterConnError = false;
+    let waitFirst = false;
     let serverClosing = false;
     let lastRequestIndex = 0;
     let pendingReconnect: NodeJS.Timeout | undefined;
@@ -116,8 +122,10 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
         setImmediate(() => retire(this));
         return;
       }
-      if (afterConnError) {
-        afterConnError = false;
+      const wait = afterConnError && waitFirst;
+      afterConnError = false;
+      if (wait) {
+        reconnectWaits++;
         pendingReconnect = setTimeout(() => {
           pendingReconnect = undefined;
           if (!this.destroyed) connect.call(this);
@@ -144,13 +152,14 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
     });
     client.on('connError', (error) => {
       afterConnError = true;
+      waitFirst = waitBeforeReconnect(error.code);
       lastConnectionFailure = performance.now();
       recorder.failure(client.requestIterator.currentRequest.requestIndex, connectionErrorKind(error));
       if (draining) retire(client);
     });
   };
 
-  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
   const cpuBefore = process.cpuUsage();
   const eluBefore = nodePerformance.eventLoopUtilization();
@@ -238,7 +247,8 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
     cpu_cores: round(cpuCores, 2),
     event_loop_utilization: round(utilization, 2),
     event_loop_p99_ms: round(loopP99, 1),
-    saturated: utilization >= 0.9 || loopP99 >= 200,
+    saturated: generatorSaturated({ utilization, loopDelayP99Ms: loopP99, resolutionMs: LOOP_RESOLUTION_MS, stageP50Ms: recorder.medianMs() }),
+    reconnect_waits: reconnectWaits,
   };
   return { recorder, interrupted, inFlightAtStop, ...(endedEarly ? { endedEarly } : {}), generator };
 }

@@ -30,7 +30,11 @@ export function loadReport(result: LoadResult): Report {
     };
     if (stage.skipped) row.message = stage.ended_early ?? 'skipped';
     else if (!stage.passed) row.message = failed.length ? failed.map((t) => `${t.name} ${t.observed} (limit ${t.limit})`).join('; ') : stage.interrupted ? 'interrupted' : 'failed';
-    if (stage.ended_early && !stage.skipped) row.details = [`ended early: ${stage.ended_early}`];
+    const details = [
+      ...(stage.ended_early && !stage.skipped ? [`ended early: ${stage.ended_early}`] : []),
+      ...(stage.generator?.reconnect_waits ? [`users waited 100 ms before reconnecting ${stage.generator.reconnect_waits} times: the target refused or was unreachable`] : []),
+    ];
+    if (details.length) row.details = details;
     return row;
   });
 

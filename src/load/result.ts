@@ -65,8 +65,10 @@ export interface GeneratorLoad {
   event_loop_utilization: number;
   /** Event-loop delay p99 of the dbtune process, ms. */
   event_loop_p99_ms: number;
-  /** True when the numbers may describe dbtune rather than the target. */
+  /** True when the numbers may describe dbtune rather than the target: event loop ≥ 90% busy, or timers late (p99) by half the stage's p50 (10–190 ms). */
   saturated: boolean;
+  /** Times a user waited 100 ms before reconnecting because the target refused or was unreachable (absent in older results). */
+  reconnect_waits?: number;
 }
 
 /** One request name's part of what a stage sent. */

@@ -109,4 +109,41 @@ thresholds: { success_rate: 50% }
     // The control is the hold the server measured in this run: no answered request took half of it.
     expect(stage.latency.max).toBeLessThan(Math.min(...holds) / 2);
   });
+
+  it('reconnects at once after a reset from a live server, as after a clean close; waits only when refused', async () => {
+    // One user. Of every 3 requests the server resets one connection (RST), closes one cleanly
+    // (FIN), and answers one. The time from each reset to the user's next request is compared with
+    // the time from each clean close to the next request, measured in the same run.
+    let n = 0;
+    let lastDrop: { kind: 'reset' | 'close'; at: number } | undefined;
+    const gaps = { reset: [] as number[], close: [] as number[] };
+    const server = await startTarget((req, res) => {
+      const now = performance.now();
+      if (lastDrop) gaps[lastDrop.kind].push(now - lastDrop.at);
+      lastDrop = undefined;
+      const turn = ++n % 3;
+      if (turn === 1) {
+        lastDrop = { kind: 'reset', at: now };
+        req.socket.resetAndDestroy();
+      } else if (turn === 2) {
+        lastDrop = { kind: 'close', at: now };
+        req.socket.destroy();
+      } else respondAfter(res, 0);
+    });
+    closers.push(server.close);
+    const { code, stderr, stage } = await runStage(`scenario: resets
+target: ${server.url}
+requests: [{ name: a, path: / }]
+stages: [{ users: 1, duration: 1500ms }]
+thresholds: { success_rate: 10% }
+`);
+    expect(code, stderr).toBe(0);
+    expect(stage.errors.connection_reset).toBeGreaterThan(5);
+    expect(stage.errors.connection_closed).toBeGreaterThan(5);
+    expect(gaps.reset.length).toBeGreaterThan(5);
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    // With a 100 ms wait after each reset, the reset gap was ~100× the close gap.
+    expect(median(gaps.reset)).toBeLessThan(5 * median(gaps.close) + 1);
+    expect(stage.generator!.reconnect_waits).toBe(0);
+  });
 });

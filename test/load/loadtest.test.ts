@@ -295,6 +295,8 @@ stages: [{ users: 4, duration: 20s }, { users: 8, duration: 20s }]
     expect(first!.successes).toBeGreaterThan(0);
     expect((first!.errors.connection_refused ?? 0) + (first!.errors.connection_closed ?? 0) + (first!.errors.connection_reset ?? 0)).toBeGreaterThan(0);
     expect(first!.ended_early).toMatch(/refused or dropped every connection/);
+    // Refused connections make users wait before reconnecting, and the waits are counted.
+    expect(first!.generator!.reconnect_waits).toBeGreaterThan(0);
     expect(first!.measured_s).toBeLessThan(15);
     expect(second!.skipped).toBe(true);
     expect(result.max_sustained_users).toBe(0);
