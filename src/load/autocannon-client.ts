@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { MixEntry } from './request-mix.js';
 import type { WeightedPicker } from './mix-picker.js';
 
@@ -15,6 +17,8 @@ export interface AutocannonClient {
   /** http-parser-js, one per client for all its connections (autocannon never resets it). */
   parser: ResponseParser;
   pipelinedRequests: { size(): number; clear(): void };
+  /** The current connection: a TLSSocket for https targets. */
+  conn: Socket | TLSSocket;
   destroyed: boolean;
   destroy(): void;
   _connect(): void;
@@ -92,4 +96,36 @@ export function completeCloseDelimited(client: AutocannonClient): boolean {
  */
 export function resetParser(client: AutocannonClient): void {
   client.parser.reinitialize(client.parser.type);
+}
+
+/**
+ * Connects with `connect` (autocannon's own `_connect`) and, on https, sends
+ * nothing until the server's certificate is verified. autocannon opens its
+ * TLS sockets with `rejectUnauthorized: false` whatever its options say, and
+ * writes the first request at once; this holds that write back to the
+ * handshake, checks what Node's verification found (chain and host name),
+ * and calls `onUntrusted` instead of sending when it failed. With `insecure`
+ * any certificate is accepted, as `--insecure` says.
+ */
+export function connectVerified(client: AutocannonClient, connect: () => void, insecure: boolean, onUntrusted: (reason: string) => void): void {
+  const doRequest = client._doRequest;
+  let held = 0;
+  client._doRequest = () => {
+    held++;
+  };
+  try {
+    connect.call(client);
+  } finally {
+    client._doRequest = doRequest;
+  }
+  const conn = client.conn as TLSSocket;
+  conn.once('secureConnect', () => {
+    if (client.destroyed || client.conn !== conn) return;
+    if (!conn.authorized && !insecure) {
+      conn.destroy();
+      onUntrusted(String(conn.authorizationError ?? 'unverified'));
+      return;
+    }
+    for (; held > 0; held--) client._doRequest();
+  });
 }

@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
-import { completeCloseDelimited, pickWith, resetParser, type AutocannonClient } from './autocannon-client.js';
+import { completeCloseDelimited, connectVerified, pickWith, resetParser, type AutocannonClient } from './autocannon-client.js';
 import { generatorSaturated, waitBeforeReconnect } from './generator-health.js';
 import { WeightedPicker, userSeed } from './mix-picker.js';
 import type { MixEntry } from './request-mix.js';
@@ -26,7 +26,10 @@ import { StageRecorder, round } from './stage-recorder.js';
  *   delimited by the server's close never completes, and it keeps one parser
  *   for all of a client's connections, so a body cut short (by a timeout)
  *   corrupts the next response: dbtune completes the one and resets the
- *   parser on every new connection (autocannon-client.ts).
+ *   parser on every new connection (autocannon-client.ts);
+ * - it opens TLS connections with `rejectUnauthorized: false`: dbtune
+ *   verifies every load connection's certificate before sending on it, and
+ *   an untrusted one stops the stage (unless --insecure).
  * Users are closed-loop (each sends its next request when the previous one
  * ends), so no coordinated-omission correction applies; autocannon's own
  * histogram, which has the wrong one for rate-limited runs, is not read.
@@ -50,6 +53,8 @@ export interface StageRunOptions {
   signal?: AbortSignal;
   /** Called about every 250 ms with live figures. */
   onProgress?: (live: ReturnType<StageRecorder['snapshot']>) => void;
+  /** Accept any TLS certificate (`--insecure`); else every load connection verifies it. */
+  insecure?: boolean;
   /** Stop early when the target has refused or dropped every connection for this long (default 5 s). */
   deadTargetMs?: number;
 }
@@ -63,6 +68,8 @@ export interface StageMeasurement {
   inFlightAtStop: number;
   interrupted: boolean;
   endedEarly?: string;
+  /** Set when a load connection's TLS certificate was not trusted: the stage stopped at once. */
+  untrustedCertificate?: string;
   generator: GeneratorLoad;
 }
 
@@ -77,6 +84,13 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
   let lastConnectionFailure = 0;
   let inFlightAtStop = 0;
   let reconnectWaits = 0;
+  let untrustedCertificate: string | undefined;
+  let stopNow: () => void = () => {};
+  const secure = target.protocol === 'https:';
+  const onUntrusted = (reason: string) => {
+    untrustedCertificate ??= reason;
+    stopNow();
+  };
   const clients: AutocannonClient[] = [];
   // After the stage's time is up, no new request is sent, and those in flight are awaited (up to
   // the timeout): dropping them would leave out exactly the slowest requests of the stage.
@@ -128,12 +142,13 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
         reconnectWaits++;
         pendingReconnect = setTimeout(() => {
           pendingReconnect = undefined;
-          if (!this.destroyed) connect.call(this);
+          if (!this.destroyed) open(this);
         }, RECONNECT_DELAY_MS);
         return;
       }
-      connect.call(this);
+      open(this);
     };
+    const open = (c: AutocannonClient) => (secure ? connectVerified(c, connect, options.insecure ?? false, onUntrusted) : connect.call(c));
     client.on('headers', (info) => {
       serverClosing = info.shouldKeepAlive === false;
     });
@@ -201,6 +216,10 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
       interrupted = true;
       stop();
     };
+    stopNow = () => {
+      endedEarly = `a load connection's TLS certificate was not trusted (${untrustedCertificate})`;
+      stop();
+    };
     instance = autocannon(
       {
         url: target.origin,
@@ -250,7 +269,7 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
     saturated: generatorSaturated({ utilization, loopDelayP99Ms: loopP99, resolutionMs: LOOP_RESOLUTION_MS, stageP50Ms: recorder.medianMs() }),
     reconnect_waits: reconnectWaits,
   };
-  return { recorder, interrupted, inFlightAtStop, ...(endedEarly ? { endedEarly } : {}), generator };
+  return { recorder, interrupted, inFlightAtStop, ...(endedEarly ? { endedEarly } : {}), ...(untrustedCertificate ? { untrustedCertificate } : {}), generator };
 }
 
 function withPrefix(entry: MixEntry, prefix: string): MixEntry {

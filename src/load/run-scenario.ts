@@ -1,5 +1,6 @@
 import type { LoadedScenario } from '../config/load-scenario.js';
-import { runStage, type StageRunOptions } from './engine.js';
+import { DbtuneError } from '../errors.js';
+import { runStage, type StageMeasurement, type StageRunOptions } from './engine.js';
 import { stageMix } from './mix-stats.js';
 import { buildRequestMix } from './request-mix.js';
 import type { StageResult, ThresholdResult } from './result.js';
@@ -40,6 +41,8 @@ export interface ScenarioRunOptions {
   timeoutMs: number;
   warmupMs: number;
   stopOnFailure: boolean;
+  /** `--insecure`: accept any TLS certificate on the load connections. */
+  insecure?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: LoadEvent) => void;
   observer?: StageObserver;
@@ -61,7 +64,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
   const entries = buildRequestMix(scenario.requests, { rows: scenario.rows });
   const expectedStatuses = scenario.requests.map((r) => new Set(r.expectStatus));
   const weights = scenario.requests.map((r) => r.weight);
-  const base = { target: options.target, entries, requestNames, weights, expectedStatuses, timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) };
+  const base = { target: options.target, entries, requestNames, weights, expectedStatuses, timeoutMs: options.timeoutMs, insecure: options.insecure ?? false, ...(signal ? { signal } : {}) };
   const emit = options.onEvent ?? (() => {});
   const results: StageResult[] = [];
   const warnings: string[] = [];
@@ -111,6 +114,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     });
     const { total, byRequest, timeline, seconds } = measurement.recorder.results();
     measurement.recorder.destroy();
+    refuseUntrusted(options.target, measurement);
     // The requests that reached the target: not those refused before connecting, plus any still in flight.
     const unreached = (total.errors.connection_refused ?? 0) + (total.errors.tls ?? 0) + (total.errors.connection_error ?? 0);
     const watched = await options.observer?.afterStage(number, total.requests - unreached + measurement.inFlightAtStop);
@@ -152,7 +156,20 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
 async function unmeasured(base: Omit<StageRunOptions, 'users' | 'durationMs'>, users: number, durationMs: number): Promise<boolean> {
   const measurement = await runStage({ ...base, users, durationMs });
   measurement.recorder.destroy();
+  refuseUntrusted(base.target, measurement);
   return measurement.interrupted;
+}
+
+/**
+ * A load connection whose certificate was not trusted ends the run as the
+ * pre-flight check would have (exit 3): the target is not the one verified,
+ * or not the same on every connection (a load balancer with one bad node).
+ */
+function refuseUntrusted(target: URL, measurement: StageMeasurement): void {
+  if (measurement.untrustedCertificate === undefined) return;
+  throw new DbtuneError('CONNECTION_FAILED', `cannot reach the target ${target.origin}: its TLS certificate is not trusted on a load connection (${measurement.untrustedCertificate})`, {
+    hint: 'for a test server with a self-signed certificate, pass --insecure; or add its CA with NODE_EXTRA_CA_CERTS',
+  });
 }
 
 /** Evenly spaced user counts from `from` (exclusive) towards `to` (exclusive): the ramp before a stage at `to`. */
