@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Socket } from 'node:net';
 import { XMLParser } from 'fast-xml-parser';
 import { afterEach, describe, expect, it } from 'vitest';
+import { chiSquareCritical } from '../../src/load/mix-stats.js';
 import type { LoadResult } from '../../src/load/result.js';
 import { runCli, writeTempFile } from '../support/cli.js';
 import { respondAfter, startTarget, type TestTarget } from '../support/http-target.js';
@@ -73,5 +74,30 @@ thresholds: { success_rate: 99% }
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/share \(declared\)/);
     expect(table.stdout).toMatch(/│ slow\s+│ \d+\s+│ [\d.]+% \(10%\)/);
+  });
+
+  it('a short stage of slow requests sends the declared mix, not the head of a cycle', async () => {
+    // Every request takes 300 ms and the stage lasts 1 s: each of 50 users sends about 4. Users
+    // walking one cycle (a b c d a slow …) all sent its first 4: a at 50%, slow never.
+    const server = await startTarget((_req, res) => respondAfter(res, 300));
+    targets.push(server);
+    const weights = { a: 3, b: 2, c: 2, d: 2, slow: 1 };
+    const file = await writeTempFile(
+      'scenario.yaml',
+      `scenario: short-stage\ntarget: ${server.url}\nrequests:\n${Object.entries(weights)
+        .map(([name, weight]) => `  - { name: ${name}, path: /${name}, weight: ${weight} }`)
+        .join('\n')}\nstages: [{ users: 50, duration: 1s }]\n`,
+    );
+    const run = await runCli(['loadtest', file]);
+    expect(run.code, run.stderr).toBe(0);
+    const total = server.received.length;
+    expect(total).toBeGreaterThan(100);
+    // Pearson's goodness of fit of what the server received against the weights, at p = 0.001.
+    const chiSquare = Object.entries(weights).reduce((sum, [name, weight]) => {
+      const expected = (total * weight) / 10;
+      const observed = server.received.filter((r) => r.url === `/${name}`).length;
+      return sum + (observed - expected) ** 2 / expected;
+    }, 0);
+    expect(chiSquare).toBeLessThan(chiSquareCritical(4));
   });
 });
