@@ -266,6 +266,7 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
     cpu_cores: round(cpuCores, 2),
     event_loop_utilization: round(utilization, 2),
     event_loop_p99_ms: round(loopP99, 1),
+    timers_late_p99_ms: round(Math.max(0, loopP99 - LOOP_RESOLUTION_MS), 1),
     saturated: generatorSaturated({ utilization, loopDelayP99Ms: loopP99, resolutionMs: LOOP_RESOLUTION_MS, stageP50Ms: recorder.medianMs() }),
     reconnect_waits: reconnectWaits,
   };

@@ -68,7 +68,7 @@ function summaryTable(stages: StageResult[], pairs: Array<StageResult | undefine
 function stageSection(s: StageResult): string {
   const notes = [
     s.ended_early ? `Ended early: ${esc(s.ended_early)}` : '',
-    s.generator?.saturated ? `Load generator saturated (event loop ${Math.round((s.generator.event_loop_utilization ?? 0) * 100)}% busy, timers late by ${ms(s.generator.event_loop_p99_ms)} at p99): numbers may describe dbtune rather than the target.` : '',
+    s.generator?.saturated ? `Load generator saturated (event loop ${Math.round((s.generator.event_loop_utilization ?? 0) * 100)}% busy, timers late by ${ms(s.generator.timers_late_p99_ms ?? s.generator.event_loop_p99_ms)} at p99, median latency ${ms(s.latency.p50)}): numbers may describe dbtune rather than the target.` : '',
   ].filter(Boolean);
   const share = (name: string) => {
     const m = s.mix?.find((x) => x.name === name);
