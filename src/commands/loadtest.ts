@@ -87,6 +87,7 @@ async function runAndReport({ scenario, target, stages, timeoutMs, baseline, wat
     timeoutMs,
     warmupMs: scenario.spec.warmup ? parseDuration(scenario.spec.warmup)! : 0,
     stopOnFailure: scenario.spec.stop_on_failure,
+    insecure: options.insecure ?? false,
     signal,
     onEvent: createLoadProgress(io.stderr, { tty: Boolean(io.stderr.isTTY), paint }),
     ...(watch ? { observer: watch.observer } : {}),

@@ -1,5 +1,8 @@
 import autocannon from 'autocannon';
 import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
+import { completeCloseDelimited, connectVerified, pickWith, resetParser, type AutocannonClient } from './autocannon-client.js';
+import { generatorSaturated, waitBeforeReconnect } from './generator-health.js';
+import { WeightedPicker, userSeed } from './mix-picker.js';
 import type { MixEntry } from './request-mix.js';
 import type { GeneratorLoad } from './result.js';
 import { StageRecorder, round } from './stage-recorder.js';
@@ -16,31 +19,32 @@ import { StageRecorder, round } from './stage-recorder.js';
  *   response on that client would be timed from the lost request's start.
  *   dbtune counts it (`connection_closed`) and clears the queue;
  * - after a connection error it reconnects at once, which against a dead
- *   target is a busy loop that starves the process: dbtune waits 100 ms.
+ *   target is a busy loop that starves the process: dbtune waits 100 ms
+ *   when the target refused or is unreachable (not after a reset from a
+ *   live server, which would silently lower the load), and counts the waits;
+ * - it never tells its parser that a connection ended, so a response
+ *   delimited by the server's close never completes, and it keeps one parser
+ *   for all of a client's connections, so a body cut short (by a timeout)
+ *   corrupts the next response: dbtune completes the one and resets the
+ *   parser on every new connection (autocannon-client.ts);
+ * - it opens TLS connections with `rejectUnauthorized: false`: dbtune
+ *   verifies every load connection's certificate before sending on it, and
+ *   an untrusted one stops the stage (unless --insecure).
  * Users are closed-loop (each sends its next request when the previous one
  * ends), so no coordinated-omission correction applies; autocannon's own
  * histogram, which has the wrong one for rate-limited runs, is not read.
  */
 
-/** The parts of autocannon's (internal, pinned-version) client that dbtune hooks. */
-interface AutocannonClient {
-  on(event: 'response', listener: (status: number, bytes: number, durationMs: number) => void): void;
-  on(event: 'timeout', listener: () => void): void;
-  on(event: 'connError', listener: (error: NodeJS.ErrnoException) => void): void;
-  on(event: 'headers', listener: (info: { shouldKeepAlive?: boolean }) => void): void;
-  requestIterator: { currentRequest: MixEntry };
-  pipelinedRequests: { size(): number; clear(): void };
-  destroyed: boolean;
-  destroy(): void;
-  _connect(): void;
-  _doRequest(): void;
-}
-
 export interface StageRunOptions {
   /** Base URL: scheme, host, port and an optional path prefix. */
   target: URL;
+  /** One per scenario request, in scenario order. */
   entries: MixEntry[];
   requestNames: readonly string[];
+  /** The scenario's weights, per request: each user picks every request with these odds. */
+  weights: readonly number[];
+  /** Seeds the users' picks (default 0): the same seed sends the same sequence per user. */
+  seed?: number;
   /** Per request, the statuses besides 2xx that count as success. */
   expectedStatuses: ReadonlyArray<ReadonlySet<number>>;
   users: number;
@@ -49,6 +53,8 @@ export interface StageRunOptions {
   signal?: AbortSignal;
   /** Called about every 250 ms with live figures. */
   onProgress?: (live: ReturnType<StageRecorder['snapshot']>) => void;
+  /** Accept any TLS certificate (`--insecure`); else every load connection verifies it. */
+  insecure?: boolean;
   /** Stop early when the target has refused or dropped every connection for this long (default 5 s). */
   deadTargetMs?: number;
 }
@@ -62,10 +68,13 @@ export interface StageMeasurement {
   inFlightAtStop: number;
   interrupted: boolean;
   endedEarly?: string;
+  /** Set when a load connection's TLS certificate was not trusted: the stage stopped at once. */
+  untrustedCertificate?: string;
   generator: GeneratorLoad;
 }
 
 const RECONNECT_DELAY_MS = 100;
+const LOOP_RESOLUTION_MS = 10;
 
 export async function runStage(options: StageRunOptions): Promise<StageMeasurement> {
   const { target, entries, users, timeoutMs } = options;
@@ -74,6 +83,14 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
   const requests = prefix ? entries.map((e) => withPrefix(e, prefix)) : entries;
   let lastConnectionFailure = 0;
   let inFlightAtStop = 0;
+  let reconnectWaits = 0;
+  let untrustedCertificate: string | undefined;
+  let stopNow: () => void = () => {};
+  const secure = target.protocol === 'https:';
+  const onUntrusted = (reason: string) => {
+    untrustedCertificate ??= reason;
+    stopNow();
+  };
   const clients: AutocannonClient[] = [];
   // After the stage's time is up, no new request is sent, and those in flight are awaited (up to
   // the timeout): dropping them would leave out exactly the slowest requests of the stage.
@@ -88,8 +105,10 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
   };
 
   const setupClient = (client: AutocannonClient) => {
+    pickWith(client, new WeightedPicker(options.weights, userSeed(options.seed ?? 0, clients.length)));
     clients.push(client);
     let afterConnError = false;
+    let waitFirst = false;
     let serverClosing = false;
     let lastRequestIndex = 0;
     let pendingReconnect: NodeJS.Timeout | undefined;
@@ -99,7 +118,9 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
       pendingReconnect = undefined;
       const current = this.requestIterator.currentRequest;
       if (current) lastRequestIndex = current.requestIndex;
-      if (this.pipelinedRequests.size() > 0) {
+      if (this.pipelinedRequests.size() > 0 && !afterConnError && completeCloseDelimited(this)) {
+        // The close ended a response (recorded by the 'response' listener), it did not lose one.
+      } else if (this.pipelinedRequests.size() > 0) {
         // A request was in flight on the connection that just ended.
         if (!afterConnError && !serverClosing) {
           recorder.failure(lastRequestIndex, 'connection_closed');
@@ -107,6 +128,7 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
         }
         this.pipelinedRequests.clear();
       }
+      resetParser(this);
       serverClosing = false;
       if (draining) {
         // After this returns autocannon may still emit 'timeout' for the lost request: retire the
@@ -114,16 +136,19 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
         setImmediate(() => retire(this));
         return;
       }
-      if (afterConnError) {
-        afterConnError = false;
+      const wait = afterConnError && waitFirst;
+      afterConnError = false;
+      if (wait) {
+        reconnectWaits++;
         pendingReconnect = setTimeout(() => {
           pendingReconnect = undefined;
-          if (!this.destroyed) connect.call(this);
+          if (!this.destroyed) open(this);
         }, RECONNECT_DELAY_MS);
         return;
       }
-      connect.call(this);
+      open(this);
     };
+    const open = (c: AutocannonClient) => (secure ? connectVerified(c, connect, options.insecure ?? false, onUntrusted) : connect.call(c));
     client.on('headers', (info) => {
       serverClosing = info.shouldKeepAlive === false;
     });
@@ -142,13 +167,14 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
     });
     client.on('connError', (error) => {
       afterConnError = true;
+      waitFirst = waitBeforeReconnect(error.code);
       lastConnectionFailure = performance.now();
       recorder.failure(client.requestIterator.currentRequest.requestIndex, connectionErrorKind(error));
       if (draining) retire(client);
     });
   };
 
-  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
   const cpuBefore = process.cpuUsage();
   const eluBefore = nodePerformance.eventLoopUtilization();
@@ -188,6 +214,10 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
     };
     const onAbort = () => {
       interrupted = true;
+      stop();
+    };
+    stopNow = () => {
+      endedEarly = `a load connection's TLS certificate was not trusted (${untrustedCertificate})`;
       stop();
     };
     instance = autocannon(
@@ -236,9 +266,11 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
     cpu_cores: round(cpuCores, 2),
     event_loop_utilization: round(utilization, 2),
     event_loop_p99_ms: round(loopP99, 1),
-    saturated: utilization >= 0.9 || loopP99 >= 200,
+    timers_late_p99_ms: round(Math.max(0, loopP99 - LOOP_RESOLUTION_MS), 1),
+    saturated: generatorSaturated({ utilization, loopDelayP99Ms: loopP99, resolutionMs: LOOP_RESOLUTION_MS, stageP50Ms: recorder.medianMs() }),
+    reconnect_waits: reconnectWaits,
   };
-  return { recorder, interrupted, inFlightAtStop, ...(endedEarly ? { endedEarly } : {}), generator };
+  return { recorder, interrupted, inFlightAtStop, ...(endedEarly ? { endedEarly } : {}), ...(untrustedCertificate ? { untrustedCertificate } : {}), generator };
 }
 
 function withPrefix(entry: MixEntry, prefix: string): MixEntry {

@@ -69,15 +69,19 @@ function summaryTable(stages: StageResult[], pairs: Array<StageResult | undefine
 function stageSection(s: StageResult): string {
   const notes = [
     s.ended_early ? `Ended early: ${esc(s.ended_early)}` : '',
-    s.generator?.saturated ? `Load generator saturated (event loop ${Math.round((s.generator.event_loop_utilization ?? 0) * 100)}% busy, timers late by ${ms(s.generator.event_loop_p99_ms)} at p99): numbers may describe dbtune rather than the target.` : '',
+    s.generator?.saturated ? `Load generator saturated (event loop ${Math.round((s.generator.event_loop_utilization ?? 0) * 100)}% busy, timers late by ${ms(s.generator.timers_late_p99_ms ?? s.generator.event_loop_p99_ms)} at p99, median latency ${ms(s.latency.p50)}): numbers may describe dbtune rather than the target.` : '',
   ].filter(Boolean);
-  const requests = s.by_request.map((r) => [esc(r.name), String(r.requests), pct(r.success_rate), r.rps.toFixed(1), ms(r.latency.p50), ms(r.latency.p95), ms(r.latency.p99), esc(errorList(r.errors))]);
+  const share = (name: string) => {
+    const m = s.mix?.find((x) => x.name === name);
+    return m ? `${pct(m.share)} (${pct(m.declared)})` : '–';
+  };
+  const requests = s.by_request.map((r) => [esc(r.name), String(r.requests), share(r.name), pct(r.success_rate), r.rps.toFixed(1), ms(r.latency.p50), ms(r.latency.p95), ms(r.latency.p99), esc(errorList(r.errors))]);
   return `<section class="stage"><h2>Stage ${s.stage} · ${s.users} users <span class="badge ${stageStatus(s)}">${stageStatus(s)}</span></h2>
 ${notes.map((n) => `<p class="note">${n}</p>`).join('')}
 ${s.skipped ? '<p>Skipped: nothing was measured.</p>' : `<h3>Requests and failures per second</h3>
 ${s.timeline.length ? `<div class="chart" data-timeline="${s.stage - 1}"></div>` : '<p>No timeline recorded.</p>'}
 ${s.thresholds.length ? `<h3>Thresholds</h3>${thresholdTable(s.thresholds)}` : ''}
-${requests.length ? `<h3>Requests</h3>${table(['Request', 'Requests', 'Success', 'RPS', 'p50', 'p95', 'p99', 'Errors'], requests)}` : ''}
+${requests.length ? `<h3>Requests</h3>${table(['Request', 'Sent', 'Share (declared)', 'Success', 'RPS', 'p50', 'p95', 'p99', 'Errors'], requests)}` : ''}
 ${databasePanel(s.database)}`}</section>`;
 }
 

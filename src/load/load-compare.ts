@@ -1,6 +1,7 @@
 import { DbtuneError } from '../errors.js';
 import { columns, countLabels, type Report, type ReportRow, type RowStatus } from '../report/model.js';
 import type { StageDatabase } from './database-watch.js';
+import { ALPHA, compareMixes, type MixDifference } from './mix-stats.js';
 import type { LoadResult, StageResult, TimelinePoint } from './result.js';
 import { formatLatency, formatPercent } from './thresholds.js';
 
@@ -185,6 +186,38 @@ export function compareDatabase(before: LoadResult, after: LoadResult): Database
   return changes;
 }
 
+/** A stage whose request mix differs between the runs by more than sampling noise. */
+export interface MixChange extends MixDifference {
+  stage: number;
+  users: number;
+  message: string;
+}
+
+/**
+ * Stages whose mixes differ beyond sampling noise: their latencies and rates
+ * average different requests, so a change in them may be the mix's, not the
+ * target's. Counts per name are the stage's `by_request` requests (the same
+ * numbers as `mix`, and present in older results too).
+ */
+export function compareLoadMixes(before: LoadResult, after: LoadResult): MixChange[] {
+  const changes: MixChange[] = [];
+  const count = Math.min(before.stages.length, after.stages.length);
+  for (let i = 0; i < count; i++) {
+    const b = before.stages[i]!;
+    const a = after.stages[i]!;
+    if (b.skipped || a.skipped) continue;
+    const names = b.by_request.map((r) => r.name);
+    const afterCounts = new Map(a.by_request.map((r) => [r.name, r.requests]));
+    if (names.length !== a.by_request.length || names.some((n) => !afterCounts.has(n))) continue;
+    const difference = compareMixes(names, b.by_request.map((r) => r.requests), names.map((n) => afterCounts.get(n)!));
+    if (!difference?.differs) continue;
+    const moved = difference.largest ? `: ${difference.largest.name} ${formatPercent(difference.largest.before)} → ${formatPercent(difference.largest.after)} of requests` : '';
+    const message = `stage ${a.stage} (${a.users} users): the runs sent different request mixes (chi-square ${difference.chiSquare.toFixed(1)} > ${difference.critical.toFixed(1)}, ${difference.degreesOfFreedom} df, p < ${ALPHA})${moved}; the stage's figures average different requests`;
+    changes.push({ stage: a.stage, users: a.users, ...difference, message });
+  }
+  return changes;
+}
+
 export function loadCompareReport(before: LoadResult, after: LoadResult, rows: StageComparison[]): Report {
   const toRow = (row: StageComparison, m: MetricChange): ReportRow => ({
     id: `stage ${row.stage} (${row.users} users)${row.request ? `: ${row.request}` : ''}: ${m.metric}`,
@@ -204,6 +237,8 @@ export function loadCompareReport(before: LoadResult, after: LoadResult, rows: S
   const describe = (r: LoadResult) => `${r.context.started_at}${r.context.git_commit ? ` @ ${r.context.git_commit.slice(0, 10)}` : ''} against ${r.context.target}`;
   const notes = [`before: ${describe(before)}`, `after:  ${describe(after)}`, 'a change counts only when it exceeds twice the runs\' combined per-second noise (and 3%)'];
   if (before.context.target !== after.context.target) notes.push(`the targets differ: ${before.context.target} vs ${after.context.target}`);
+  const mixes = compareLoadMixes(before, after);
+  notes.push(...mixes.map((m) => m.message));
   if (before.stages.length !== after.stages.length) notes.push(`stage counts differ (${before.stages.length} vs ${after.stages.length}): only the first ${Math.min(before.stages.length, after.stages.length)} are paired`);
   const stageVerdicts = rows.filter((r) => !r.request).flatMap((r) => r.metrics.map((m) => m.verdict));
   const database = compareDatabase(before, after);
@@ -238,6 +273,7 @@ export function loadCompareReport(before: LoadResult, after: LoadResult, rows: S
       max_sustained_users: { before: before.max_sustained_users, after: after.max_sustained_users },
       stages: rows,
       database,
+      mix_changes: mixes,
     },
   };
 }

@@ -1,6 +1,6 @@
 import { columns, type Report, type ReportRow } from '../report/model.js';
 import type { StageDatabase } from './database-watch.js';
-import type { ErrorCounts, LoadResult, StageResult } from './result.js';
+import type { ErrorCounts, LoadResult, MixShare, StageResult } from './result.js';
 import { formatLatency, formatPercent } from './thresholds.js';
 
 /**
@@ -30,7 +30,11 @@ export function loadReport(result: LoadResult): Report {
     };
     if (stage.skipped) row.message = stage.ended_early ?? 'skipped';
     else if (!stage.passed) row.message = failed.length ? failed.map((t) => `${t.name} ${t.observed} (limit ${t.limit})`).join('; ') : stage.interrupted ? 'interrupted' : 'failed';
-    if (stage.ended_early && !stage.skipped) row.details = [`ended early: ${stage.ended_early}`];
+    const details = [
+      ...(stage.ended_early && !stage.skipped ? [`ended early: ${stage.ended_early}`] : []),
+      ...(stage.generator?.reconnect_waits ? [`users waited 100 ms before reconnecting ${stage.generator.reconnect_waits} times: the target refused or was unreachable`] : []),
+    ];
+    if (details.length) row.details = details;
     return row;
   });
 
@@ -56,6 +60,7 @@ export function loadReport(result: LoadResult): Report {
           stage: String(stage.stage),
           request: r.name,
           requests: String(r.requests),
+          mix: mixCell(stage.mix?.find((m) => m.name === r.name)),
           rps: r.rps.toFixed(1),
           success: r.requests ? formatPercent(r.success_rate) : '–',
           p50: r.requests ? formatLatency(r.latency.p50) : '–',
@@ -125,11 +130,13 @@ export function loadReport(result: LoadResult): Report {
         title: 'Thresholds',
         columns: columns('stage', 'users', 'threshold', 'limit', 'observed', 'status'),
         rows: thresholdRows,
+        // The mix each stage sent, where JUnit readers see it: thresholds hold for this mix, not another.
+        properties: result.stages.flatMap((stage) => (stage.mix ?? []).map((m) => ({ name: `${stageName(stage)}: mix: ${m.name}`, value: `${m.sent} sent, ${mixCell(m)}` }))),
       },
       {
         title: 'Requests',
         junit: false,
-        columns: columns('stage', 'request', 'requests', 'rps', 'success', 'p50', 'p95', 'p99', 'errors'),
+        columns: columns('stage', 'request', ['requests', 'sent'], ['mix', 'share (declared)'], 'rps', 'success', 'p50', 'p95', 'p99', 'errors'),
         rows: requestRows,
       },
       ...(databaseRows.length
@@ -172,6 +179,11 @@ function stageStatus(stage: StageResult): string {
   if (stage.skipped) return 'skipped';
   if (stage.interrupted) return 'interrupted';
   return stage.passed ? 'passed' : 'failed';
+}
+
+/** `28.6% (10.0%)`: the share sent, and the share its weight declares. */
+function mixCell(mix: MixShare | undefined): string {
+  return mix ? `${formatPercent(mix.share)} (${formatPercent(mix.declared)})` : '–';
 }
 
 function latencyCell(stage: StageResult, key: 'p50' | 'p95' | 'p99' | 'max'): string {

@@ -4,9 +4,10 @@ import { isConstantJson, jsonColumns, renderJson } from './json-template.js';
 import { renderTemplate, type RenderContext } from './template.js';
 
 /**
- * Turns a scenario's requests into autocannon's `requests` list. The weights
- * become an interleaved cycle (smooth weighted round robin: 3:1 is A A B A,
- * not A A A B), which every connection walks. Requests without templates are
+ * Turns a scenario's requests into autocannon's `requests` list, one entry per
+ * scenario request in scenario order (entry i is request i). Which one each
+ * user sends next is the engine's weighted pick (mix-picker.ts), not
+ * autocannon's walk of the list. Requests without templates are
  * built once per connection and reused, as autocannon does; templated ones
  * are rendered per request through `setupRequest`. Each entry carries the
  * index of its scenario request, for per-name statistics.
@@ -20,8 +21,6 @@ export interface MixEntry {
   body?: string;
   setupRequest?: (request: MixEntry, context: unknown) => MixEntry;
 }
-
-const MAX_CYCLE = 100;
 
 export interface MixOptions {
   /** Rows of the scenario's `data:` CSV, taken in turn (one row per request). */
@@ -37,7 +36,7 @@ export function buildRequestMix(requests: readonly ScenarioRequest[], options: M
   const context: RenderContext = { random, nextSeq: () => ++seq, uuid: randomUUID };
   const nextRow = () => (rows.length ? rows[rowIndex++ % rows.length] : undefined);
 
-  const entries = requests.map((request, requestIndex) => {
+  return requests.map((request, requestIndex) => {
     const json = request.json;
     const headers: Record<string, string> = {};
     if (json && !request.headers.some(([name]) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
@@ -56,30 +55,4 @@ export function buildRequestMix(requests: readonly ScenarioRequest[], options: M
     if (templated) entry.setupRequest = (req) => Object.assign(req, render());
     return entry;
   });
-  return weightedCycle(requests.map((r) => r.weight)).map((i) => ({ ...entries[i]! }));
-}
-
-/** Smooth weighted round robin over the weights (reduced, and scaled down to at most MAX_CYCLE slots). */
-export function weightedCycle(weights: readonly number[]): number[] {
-  const divisor = weights.reduce(gcd);
-  let reduced = weights.map((w) => w / divisor);
-  const total = reduced.reduce((a, b) => a + b, 0);
-  if (total > MAX_CYCLE) reduced = reduced.map((w) => Math.max(1, Math.round((w / total) * MAX_CYCLE)));
-  const sum = reduced.reduce((a, b) => a + b, 0);
-  const current = reduced.map(() => 0);
-  const cycle: number[] = [];
-  for (let n = 0; n < sum; n++) {
-    let best = 0;
-    for (let i = 0; i < reduced.length; i++) {
-      current[i]! += reduced[i]!;
-      if (current[i]! > current[best]!) best = i;
-    }
-    current[best]! -= sum;
-    cycle.push(best);
-  }
-  return cycle;
-}
-
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
 }

@@ -63,10 +63,25 @@ export interface GeneratorLoad {
   cpu_cores: number;
   /** Share of the stage the load generator's event loop was busy (0..1): near 1, it cannot send faster. */
   event_loop_utilization: number;
-  /** Event-loop delay p99 of the dbtune process, ms. */
+  /** Event-loop delay p99 of the dbtune process, ms (as Node's monitor reports it: the 10 ms sampling interval included). */
   event_loop_p99_ms: number;
-  /** True when the numbers may describe dbtune rather than the target. */
+  /** How late timers ran at p99 beyond that interval, ms: the delay dbtune may add to a measured latency (absent in older results). */
+  timers_late_p99_ms?: number;
+  /** True when the numbers may describe dbtune rather than the target: event loop ≥ 90% busy, or timers late (p99) by half the stage's p50 (10–190 ms). */
   saturated: boolean;
+  /** Times a user waited 100 ms before reconnecting because the target refused or was unreachable (absent in older results). */
+  reconnect_waits?: number;
+}
+
+/** One request name's part of what a stage sent. */
+export interface MixShare {
+  name: string;
+  /** Requests of this name sent in the stage that had an outcome (a response, a timeout, a lost connection). */
+  sent: number;
+  /** Its share of all sent in the stage (0..1). */
+  share: number;
+  /** The share its weight declares: weight / sum of weights (0..1). */
+  declared: number;
 }
 
 export interface StageResult extends RequestStats {
@@ -84,6 +99,8 @@ export interface StageResult extends RequestStats {
   ended_early?: string;
   thresholds: ThresholdResult[];
   by_request: Array<{ name: string } & RequestStats>;
+  /** The request mix the stage sent, per name (absent in results saved before it was recorded). */
+  mix?: MixShare[];
   timeline: TimelinePoint[];
   generator?: GeneratorLoad;
   /** Issue 6: what PostgreSQL saw during the stage. */

@@ -1,5 +1,7 @@
 import type { LoadedScenario } from '../config/load-scenario.js';
-import { runStage, type StageRunOptions } from './engine.js';
+import { DbtuneError } from '../errors.js';
+import { runStage, type StageMeasurement, type StageRunOptions } from './engine.js';
+import { stageMix } from './mix-stats.js';
 import { buildRequestMix } from './request-mix.js';
 import type { StageResult, ThresholdResult } from './result.js';
 import type { StageRecorder } from './stage-recorder.js';
@@ -39,6 +41,8 @@ export interface ScenarioRunOptions {
   timeoutMs: number;
   warmupMs: number;
   stopOnFailure: boolean;
+  /** `--insecure`: accept any TLS certificate on the load connections. */
+  insecure?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: LoadEvent) => void;
   observer?: StageObserver;
@@ -59,7 +63,8 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
   const requestNames = scenario.requests.map((r) => r.name);
   const entries = buildRequestMix(scenario.requests, { rows: scenario.rows });
   const expectedStatuses = scenario.requests.map((r) => new Set(r.expectStatus));
-  const base = { target: options.target, entries, requestNames, expectedStatuses, timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) };
+  const weights = scenario.requests.map((r) => r.weight);
+  const base = { target: options.target, entries, requestNames, weights, expectedStatuses, timeoutMs: options.timeoutMs, insecure: options.insecure ?? false, ...(signal ? { signal } : {}) };
   const emit = options.onEvent ?? (() => {});
   const results: StageResult[] = [];
   const warnings: string[] = [];
@@ -104,10 +109,12 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
       ...base,
       users: plan.users,
       durationMs: plan.durationMs,
+      seed: number,
       onProgress: (live) => emit({ type: 'progress', stage: number, users: plan.users, durationMs: plan.durationMs, live }),
     });
     const { total, byRequest, timeline, seconds } = measurement.recorder.results();
     measurement.recorder.destroy();
+    refuseUntrusted(options.target, measurement);
     // The requests that reached the target: not those refused before connecting, plus any still in flight.
     const unreached = (total.errors.connection_refused ?? 0) + (total.errors.tls ?? 0) + (total.errors.connection_error ?? 0);
     const watched = await options.observer?.afterStage(number, total.requests - unreached + measurement.inFlightAtStop);
@@ -123,6 +130,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
       ...total,
       thresholds,
       by_request: byRequest,
+      mix: stageMix(requestNames, weights, byRequest.map((r) => r.requests)),
       timeline,
       generator: measurement.generator,
     };
@@ -131,7 +139,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     if (watched) result.database = watched.database;
     if (measurement.generator.saturated) {
       warnings.push(
-        `stage ${number} (${plan.users} users): the load generator was busy (event loop ${Math.round(measurement.generator.event_loop_utilization * 100)}% busy, timers late by up to ${measurement.generator.event_loop_p99_ms} ms at p99); its figures may describe dbtune's limit, or this machine's, rather than the target's`,
+        `stage ${number} (${plan.users} users): the load generator was busy (event loop ${Math.round(measurement.generator.event_loop_utilization * 100)}% busy, timers late by up to ${measurement.generator.timers_late_p99_ms} ms at p99, against a median latency of ${total.latency.p50} ms); its figures may describe dbtune's limit, or this machine's, rather than the target's`,
       );
     }
     results.push(result);
@@ -148,7 +156,20 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
 async function unmeasured(base: Omit<StageRunOptions, 'users' | 'durationMs'>, users: number, durationMs: number): Promise<boolean> {
   const measurement = await runStage({ ...base, users, durationMs });
   measurement.recorder.destroy();
+  refuseUntrusted(base.target, measurement);
   return measurement.interrupted;
+}
+
+/**
+ * A load connection whose certificate was not trusted ends the run as the
+ * pre-flight check would have (exit 3): the target is not the one verified,
+ * or not the same on every connection (a load balancer with one bad node).
+ */
+function refuseUntrusted(target: URL, measurement: StageMeasurement): void {
+  if (measurement.untrustedCertificate === undefined) return;
+  throw new DbtuneError('CONNECTION_FAILED', `cannot reach the target ${target.origin}: its TLS certificate is not trusted on a load connection (${measurement.untrustedCertificate})`, {
+    hint: 'for a test server with a self-signed certificate, pass --insecure; or add its CA with NODE_EXTRA_CA_CERTS',
+  });
 }
 
 /** Evenly spaced user counts from `from` (exclusive) towards `to` (exclusive): the ramp before a stage at `to`. */

@@ -122,6 +122,11 @@ export class StageRecorder {
     };
   }
 
+  /** The stage's median latency so far, ms (0 before any). */
+  medianMs(): number {
+    return this.total.histogram.totalCount ? this.total.histogram.getValueAtPercentile(50) / 1000 : 0;
+  }
+
   /** The stage's time is up: no new request is sent; those in flight are still recorded. Rates count to here. */
   stopSending(): void {
     this.sendingEndedAt ??= performance.now();

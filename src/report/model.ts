@@ -31,6 +31,8 @@ export interface ReportSection {
   rows: ReportRow[];
   /** False for sections that only describe (e.g. a load test's figures): JUnit then leaves them out. */
   junit?: boolean;
+  /** Figures that are not test cases, written as the JUnit test suite's `<properties>`. */
+  properties?: Array<{ name: string; value: string }>;
 }
 
 export interface Report {

@@ -16,7 +16,8 @@ export function renderJunit(report: Report): string {
       if (row.status === 'skip') return `    <testcase ${attrs}>\n      <skipped message="${xml(row.message ?? 'skipped')}"/>\n    </testcase>`;
       return body ? `    <testcase ${attrs}>\n      <system-out>${xml(body)}</system-out>\n    </testcase>` : `    <testcase ${attrs}/>`;
     });
-    return `  <testsuite name="${xml(`dbtune ${report.command}: ${section.title}`)}" tests="${section.rows.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${time.toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>`;
+    const properties = section.properties?.length ? `    <properties>\n${section.properties.map((p) => `      <property name="${xml(p.name)}" value="${xml(p.value)}"/>`).join('\n')}\n    </properties>\n` : '';
+    return `  <testsuite name="${xml(`dbtune ${report.command}: ${section.title}`)}" tests="${section.rows.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${time.toFixed(3)}">\n${properties}${cases.join('\n')}\n  </testsuite>`;
   });
   const tests = sections.reduce((n, s) => n + s.rows.length, 0);
   const failures = sections.reduce((n, s) => n + s.rows.filter((r) => r.status === 'fail').length, 0);

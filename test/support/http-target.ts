@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 
 /**
  * An HTTP server for load tests: loopback, port 0, counts what it receives,
@@ -60,4 +60,40 @@ export function respondAfter(res: ServerResponse, ms: number, status = 200, body
   };
   if (ms <= 0) send();
   else setTimeout(send, ms);
+}
+
+/**
+ * A bare TCP server on loopback, port 0, for responses Node's HTTP server will
+ * not write (e.g. delimited by closing the connection). `onRequest` gets each
+ * request head (bodyless requests only) and its socket; close() destroys them all.
+ */
+export async function startRawTarget(onRequest: (socket: Socket, head: string) => void): Promise<{ url: string; heads: string[]; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const heads: string[] = [];
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let buffered = '';
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('latin1');
+      for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
+        const head = buffered.slice(0, end);
+        buffered = buffered.slice(end + 4);
+        heads.push(head);
+        onRequest(socket, head);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    heads,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
 }

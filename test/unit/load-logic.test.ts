@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stagePlans } from '../../src/commands/loadtest.js';
 import type { LoadedScenario } from '../../src/config/load-scenario.js';
-import { compareLoadResults, relativeNoise } from '../../src/load/load-compare.js';
-import { weightedCycle } from '../../src/load/request-mix.js';
+import { compareLoadMixes, compareLoadResults, loadCompareReport, relativeNoise } from '../../src/load/load-compare.js';
 import type { LoadResult, RequestStats, StageResult, TimelinePoint } from '../../src/load/result.js';
 import { rampSteps } from '../../src/load/run-scenario.js';
 import { evaluateThresholds, formatPercent, maxSustainedUsers, stageThresholds } from '../../src/load/thresholds.js';
@@ -84,15 +83,6 @@ describe('thresholds', () => {
 });
 
 describe('request mix', () => {
-  it('interleaves weights instead of bunching them', () => {
-    expect(weightedCycle([3, 1])).toEqual([0, 0, 1, 0]);
-    expect(weightedCycle([1])).toEqual([0]);
-    expect(weightedCycle([6, 2])).toEqual([0, 0, 1, 0]);
-    const cycle = weightedCycle([1000, 1]);
-    expect(cycle.length).toBeLessThanOrEqual(101);
-    expect(cycle.filter((i) => i === 1)).toHaveLength(1);
-  });
-
   it('ramps in even steps between stages', () => {
     expect(rampSteps(0, 100)).toEqual([17, 33, 50, 67, 83]);
     expect(rampSteps(10, 12)).toEqual([11]);
@@ -186,6 +176,21 @@ describe('load compare', () => {
   it('estimates relative noise from per-second values, ignoring the partial last second', () => {
     expect(relativeNoise(timeline([1000, 1000, 1000, 1000, 3], 10)).rps).toBe(0);
     expect(relativeNoise(timeline([10, 20], 10)).rps).toBe(0.1);
+  });
+
+  it('warns when the runs sent request mixes that differ beyond sampling noise, and only then', () => {
+    const steady = [1000, 1000, 1000];
+    const withMix = (counts: number[]) => stage(steady, 40, { by_request: counts.map((requests, i) => ({ name: ['fast', 'slow'][i]!, ...stats({ requests, successes: requests }) })) });
+    const before = result([withMix([900, 100])]);
+    expect(compareLoadMixes(before, result([withMix([890, 110])]))).toEqual([]);
+    const shifted = result([withMix([714, 286])]);
+    const changes = compareLoadMixes(before, shifted);
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({ stage: 1, users: 10, differs: true, largest: { name: 'fast' } });
+    expect(changes[0]!.message).toMatch(/stage 1 \(10 users\): the runs sent different request mixes .*fast 90% → 71\.\d%/);
+    const report = loadCompareReport(before, shifted, compareLoadResults(before, shifted, false));
+    expect(report.notes).toContain(changes[0]!.message);
+    expect((report.document as { mix_changes: unknown[] }).mix_changes).toHaveLength(1);
   });
 
   it('refuses different scenarios or stages unless forced', () => {
