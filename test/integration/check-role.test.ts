@@ -26,8 +26,8 @@ beforeAll(async () => {
 
 const CHECKS = `checks:
   - name: whoami
-    # The cast fails, and PostgreSQL's message quotes the value: the role the check ran as.
-    query: SELECT current_user::text::int
+    # The cast fails, and PostgreSQL's message names the relation it looked for: the role the check ran as.
+    query: SELECT current_user::text::regclass
     expect: { max_ms: 1000 }
   - name: granted table
     query: SELECT * FROM public_items WHERE id = 1
@@ -44,7 +44,7 @@ describe('explain --role', () => {
     expect(result.code, result.stderr).toBe(1);
     const report = JSON.parse(result.stdout) as ChecksJson;
     const [whoami, granted, denied] = report.checks;
-    expect(whoami!.error).toMatchObject({ code: '22P02' });
+    expect(whoami!.error).toMatchObject({ code: '42P01' });
     expect(whoami!.error!.message).toContain(`"${checker}"`);
     expect(granted!.status).toBe('pass');
     expect(denied!.status).toBe('error');

@@ -128,7 +128,8 @@ describe('loadtest with a database to watch', { timeout: 180_000 }, () => {
     const watched = dbOf(JSON.parse(await readFile(out, 'utf8')) as LoadResult);
     const texts = watched.top_statements.map((t) => t.query);
     expect(texts).toContain('DO $1');
-    expect(texts).toContain('SELECT /*  */ count(*) FROM customers');
+    // Comments are dropped (they may carry anything), leaving a blank.
+    expect(texts.map((t) => t.replace(/\s+/g, ' '))).toContain('SELECT count(*) FROM customers');
     for (const text of [run.stdout, run.stderr, await readFile(out, 'utf8'), await readFile(html, 'utf8'), await readFile(summary, 'utf8')]) {
       expect(text).not.toContain(WATCH_SECRET);
       expect(text).not.toContain('pwned');
