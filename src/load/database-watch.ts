@@ -3,7 +3,11 @@ import { quoteIdent } from '../db/identifiers.js';
 import { reportableQuery } from '../sql/reportable-query.js';
 import { sleep } from '../indexing/sleep.js';
 import type { ThresholdResult } from './result.js';
-import { formatPercent } from './thresholds.js';
+import { evaluateDatabaseThresholds, type DatabaseThresholds } from './database-thresholds.js';
+import type { IndexUse, StageDatabase, TableActivity, TopStatement } from './stage-database.js';
+
+export type { DatabaseThresholds } from './database-thresholds.js';
+export type { IndexUse, StageDatabase, TableActivity, TopStatement } from './stage-database.js';
 
 /**
  * What PostgreSQL saw during each stage: a snapshot of the statistics views
@@ -31,73 +35,7 @@ function marked(sql: string): string {
   return sql.replace(/^\s*SELECT\b/, `SELECT ${MARK}`);
 }
 
-export interface DatabaseThresholds {
-  queries_per_request?: number;
-  connections?: number;
-  cache_hit_ratio?: string | number;
-  seq_scans?: Record<string, number>;
-}
 
-export interface TopStatement {
-  query: string;
-  calls: number;
-  calls_per_request: number;
-  total_ms: number;
-  mean_ms: number;
-  /** Time reading and writing blocks (track_io_timing), ms; absent when the server does not track it. */
-  io_ms?: number;
-}
-
-export interface TableActivity {
-  table: string;
-  seq_scans: number;
-  seq_rows_read: number;
-  index_scans: number;
-  index_rows_fetched: number;
-}
-
-export interface IndexUse {
-  index: string;
-  table: string;
-  /** idx_scan delta over the stage. */
-  scans: number;
-  used: boolean;
-  exists: boolean;
-}
-
-export interface StageDatabase {
-  /** Where queries_per_request came from. */
-  source: 'pg_stat_statements' | 'pg_stat_database';
-  /** Statements (pg_stat_statements, transaction control and SET/SHOW left out) or transactions per HTTP request. */
-  queries_per_request: number | null;
-  /**
-   * The stage sent requests but this database saw none of their work (no
-   * statements, or no transactions, but dbtune's own): most likely not the
-   * database the API uses. Every database threshold then fails as "no data".
-   */
-  no_data: boolean;
-  queries: number;
-  transactions: number;
-  rollbacks: number;
-  connections_peak: number;
-  connections_mean: number;
-  /** Peak and mean sessions by state (active, idle, idle in transaction, …) over the samples. */
-  connections_by_state: Record<string, { peak: number; mean: number }>;
-  /** Wait events seen (`type:event`) and in how many samples. */
-  wait_events: Record<string, number>;
-  samples: number;
-  cache_hit_ratio: number | null;
-  temp_bytes: number;
-  deadlocks: number;
-  top_statements: TopStatement[];
-  top_statements_by_time: TopStatement[];
-  tables: TableActivity[];
-  indexes: IndexUse[];
-  notes: string[];
-}
-
-/** Names (`schema.table`) of every user table the statistics know, to tell "no scans" from "no such table". */
-type KnownTables = ReadonlySet<string>;
 
 /** An index of the given index sets, whose use under load is reported. */
 export interface WatchedIndex {
@@ -504,58 +442,6 @@ function summarizeSamples(samples: Sample[][]): { peak: number; mean: number; by
     waitEvents,
     unknownStates,
   };
-}
-
-export function evaluateDatabaseThresholds(thresholds: DatabaseThresholds, db: StageDatabase, known?: KnownTables): ThresholdResult[] {
-  return databaseChecks(thresholds, known).map(({ name, limit, observe }) =>
-    // Zero queries per request from a database the API never touched is not a pass.
-    db.no_data ? { name, limit, observed: 'no data', passed: false } : { name, limit, ...observe(db) },
-  );
-}
-
-interface DatabaseCheck {
-  name: string;
-  limit: string;
-  observe(db: StageDatabase): { observed: string; passed: boolean };
-}
-
-function databaseChecks(thresholds: DatabaseThresholds, known?: KnownTables): DatabaseCheck[] {
-  const checks: DatabaseCheck[] = [];
-  const max = thresholds.queries_per_request;
-  if (max !== undefined) {
-    checks.push({
-      name: 'queries_per_request',
-      limit: `≤ ${max}`,
-      observe: ({ queries_per_request: observed }) => ({ observed: observed === null ? 'no requests' : String(observed), passed: observed !== null && observed <= max }),
-    });
-  }
-  const connections = thresholds.connections;
-  if (connections !== undefined) {
-    checks.push({ name: 'connections', limit: `≤ ${connections}`, observe: (db) => ({ observed: String(db.connections_peak), passed: db.connections_peak <= connections }) });
-  }
-  if (thresholds.cache_hit_ratio !== undefined) {
-    const limit = typeof thresholds.cache_hit_ratio === 'number' ? thresholds.cache_hit_ratio : Number.parseFloat(thresholds.cache_hit_ratio) / 100;
-    checks.push({
-      name: 'cache_hit_ratio',
-      limit: `≥ ${formatPercent(limit)}`,
-      // No block was touched: nothing missed the cache.
-      observe: ({ cache_hit_ratio: observed }) => ({ observed: observed === null ? 'no block reads' : formatPercent(observed), passed: observed === null || observed >= limit }),
-    });
-  }
-  for (const [table, maxScans] of Object.entries(thresholds.seq_scans ?? {})) {
-    const qualified = table.includes('.') ? table : `public.${table}`;
-    checks.push({
-      name: `seq_scans ${qualified}`,
-      limit: `≤ ${maxScans}`,
-      observe: (db) => {
-        // A misspelt table must not pass as "no seq scans".
-        if (known && !known.has(qualified)) return { observed: 'no such table', passed: false };
-        const observed = db.tables.find((t) => t.table === qualified)?.seq_scans ?? 0;
-        return { observed: String(observed), passed: observed <= maxScans };
-      },
-    });
-  }
-  return checks;
 }
 
 function round(value: number, digits: number): number {

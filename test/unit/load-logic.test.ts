@@ -202,7 +202,7 @@ describe('load compare', () => {
 
 describe('database watch helpers', () => {
   it('fails a seq_scans limit on a table the statistics do not know, instead of passing on 0', async () => {
-    const { evaluateDatabaseThresholds } = await import('../../src/load/database-watch.js');
+    const { evaluateDatabaseThresholds } = await import('../../src/load/database-thresholds.js');
     const db = { tables: [{ table: 'public.orders', seq_scans: 2, seq_rows_read: 10, index_scans: 0, index_rows_fetched: 0 }] } as unknown as Parameters<typeof evaluateDatabaseThresholds>[1];
     const results = evaluateDatabaseThresholds({ seq_scans: { orders: 5, ordrs: 0, 'public.items': 0 } }, db, new Set(['public.orders', 'public.items']));
     expect(results.map((r) => [r.name, r.observed, r.passed])).toEqual([
@@ -213,7 +213,7 @@ describe('database watch helpers', () => {
   });
 
   it('fails every database threshold as "no data" when the stage had requests but the database saw nothing of them', async () => {
-    const { evaluateDatabaseThresholds } = await import('../../src/load/database-watch.js');
+    const { evaluateDatabaseThresholds } = await import('../../src/load/database-thresholds.js');
     type Db = Parameters<typeof evaluateDatabaseThresholds>[1];
     const quiet = { no_data: true, queries_per_request: 0, connections_peak: 0, cache_hit_ratio: null, tables: [] } as unknown as Db;
     const thresholds = { queries_per_request: 2, connections: 20, cache_hit_ratio: '99%', seq_scans: { orders: 0 } };

@@ -1,0 +1,63 @@
+import type { ThresholdResult } from './result.js';
+import type { KnownTables, StageDatabase } from './stage-database.js';
+import { formatPercent } from './thresholds.js';
+
+/** A scenario's `database.thresholds`, judged per stage with the HTTP ones. */
+export interface DatabaseThresholds {
+  queries_per_request?: number;
+  connections?: number;
+  cache_hit_ratio?: string | number;
+  seq_scans?: Record<string, number>;
+}
+
+export function evaluateDatabaseThresholds(thresholds: DatabaseThresholds, db: StageDatabase, known?: KnownTables): ThresholdResult[] {
+  return databaseChecks(thresholds, known).map(({ name, limit, observe }) =>
+    // Zero queries per request from a database the API never touched is not a pass.
+    db.no_data ? { name, limit, observed: 'no data', passed: false } : { name, limit, ...observe(db) },
+  );
+}
+
+interface DatabaseCheck {
+  name: string;
+  limit: string;
+  observe(db: StageDatabase): { observed: string; passed: boolean };
+}
+
+function databaseChecks(thresholds: DatabaseThresholds, known?: KnownTables): DatabaseCheck[] {
+  const checks: DatabaseCheck[] = [];
+  const max = thresholds.queries_per_request;
+  if (max !== undefined) {
+    checks.push({
+      name: 'queries_per_request',
+      limit: `≤ ${max}`,
+      observe: ({ queries_per_request: observed }) => ({ observed: observed === null ? 'no requests' : String(observed), passed: observed !== null && observed <= max }),
+    });
+  }
+  const connections = thresholds.connections;
+  if (connections !== undefined) {
+    checks.push({ name: 'connections', limit: `≤ ${connections}`, observe: (db) => ({ observed: String(db.connections_peak), passed: db.connections_peak <= connections }) });
+  }
+  if (thresholds.cache_hit_ratio !== undefined) {
+    const limit = typeof thresholds.cache_hit_ratio === 'number' ? thresholds.cache_hit_ratio : Number.parseFloat(thresholds.cache_hit_ratio) / 100;
+    checks.push({
+      name: 'cache_hit_ratio',
+      limit: `≥ ${formatPercent(limit)}`,
+      // No block was touched: nothing missed the cache.
+      observe: ({ cache_hit_ratio: observed }) => ({ observed: observed === null ? 'no block reads' : formatPercent(observed), passed: observed === null || observed >= limit }),
+    });
+  }
+  for (const [table, maxScans] of Object.entries(thresholds.seq_scans ?? {})) {
+    const qualified = table.includes('.') ? table : `public.${table}`;
+    checks.push({
+      name: `seq_scans ${qualified}`,
+      limit: `≤ ${maxScans}`,
+      observe: (db) => {
+        // A misspelt table must not pass as "no seq scans".
+        if (known && !known.has(qualified)) return { observed: 'no such table', passed: false };
+        const observed = db.tables.find((t) => t.table === qualified)?.seq_scans ?? 0;
+        return { observed: String(observed), passed: observed <= maxScans };
+      },
+    });
+  }
+  return checks;
+}
