@@ -33,6 +33,8 @@ const EDGE_MAJORS_ONLY = [
   'verify-unverified',
   'watch-wrong-database',
 ].map((name) => `test/integration/${name}.test.ts`);
+/** Every project: a temp root per test file, removed after it (test/support/temp-root.ts). */
+const setupFiles = ['test/support/temp-root.ts'];
 const edgeMajors = new Set([majors[0], majors[majors.length - 1]]);
 
 export default defineConfig({
@@ -44,6 +46,7 @@ export default defineConfig({
     projects: [
       {
         test: {
+          setupFiles,
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
         },
@@ -51,6 +54,7 @@ export default defineConfig({
       {
         // Timing step. The load tests drive HTTP servers started by the tests (port 0); no PostgreSQL.
         test: {
+          setupFiles,
           name: 'load',
           include: ['test/load/**/*.test.ts'],
           testTimeout: 60_000,
@@ -59,6 +63,7 @@ export default defineConfig({
       {
         // Timing step. `dbtune demo --quick` end to end (its own embedded PostgreSQL) and `dbtune init`.
         test: {
+          setupFiles,
           name: 'demo',
           include: ['test/demo/**/*.test.ts'],
           testTimeout: 240_000,
@@ -67,6 +72,7 @@ export default defineConfig({
       {
         // Timing step. The HTML report opened in a real headless Chromium (Debian package `chromium`).
         test: {
+          setupFiles,
           name: 'html',
           include: ['test/html/**/*.test.ts'],
           testTimeout: 60_000,
@@ -75,6 +81,7 @@ export default defineConfig({
       },
       ...majors.map((major) => ({
         test: {
+          setupFiles,
           name: major === 'external' ? 'pg-external' : `pg${major}`,
           include: ['test/integration/**/*.test.ts'],
           exclude: edgeMajors.has(major) ? configDefaults.exclude : [...configDefaults.exclude, ...EDGE_MAJORS_ONLY],
