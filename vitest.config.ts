@@ -18,10 +18,12 @@ const majors = externalUrl ? ['external'] : (process.env.DBTUNE_TEST_PG_VERSIONS
 
 /**
  * Files whose subject does not depend on the server's major (client-side parsing and redaction,
- * TLS, roles, files) run on the oldest and newest majors only; everything that reads the catalog,
+ * TLS, roles, files, how apply handles a failed or interrupted build, that a concurrent build lets
+ * writes through) run on the oldest and newest majors only; everything that reads the catalog,
  * plans or statistics runs on every major. Keeps the suite within its time budget on 2 cores.
  */
 const EDGE_MAJORS_ONLY = [
+  'apply-failures',
   'check-role',
   'connection-secrets',
   'embedded-server-env',
@@ -29,6 +31,7 @@ const EDGE_MAJORS_ONLY = [
   'hidden-builds',
   'rebuild-leftover',
   'report-text',
+  'safety',
   'tls',
   'verify-unverified',
   'watch-wrong-database',
