@@ -27,6 +27,7 @@ const EDGE_MAJORS_ONLY = [
   'embedded-server-env',
   'fragment-injection',
   'hidden-builds',
+  'import',
   'rebuild-leftover',
   'report-text',
   'tls',
