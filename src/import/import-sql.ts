@@ -1,7 +1,6 @@
 import { indexSchema, type IndexEntry } from '../config/index-set-schema.js';
 import type { Problem } from '../config/problems.js';
 import { displayIdent } from '../db/identifiers.js';
-import type { SourceLocation } from '../indexing/declaration.js';
 import { canonicalExpression } from '../sql/canonical-expression.js';
 import type { PgDeparser } from '../sql/pg-deparser.js';
 import { SqlSyntaxError, type PgParser, type ParsedStatement, type SqlToken } from '../sql/pg-parser.js';
@@ -13,6 +12,13 @@ import { lineAndColumn } from './sql-position.js';
  * `dbtune import`'s plan: SQL files in, index-set entries out, every problem
  * collected. Pure: the command reads the files and writes the result.
  */
+
+/** Where a statement starts: line and column 1-based, the column in characters. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  col: number;
+}
 
 export interface SqlSource {
   file: string;
