@@ -29,6 +29,7 @@ const EDGE_MAJORS_ONLY = [
   'embedded-server-env',
   'fragment-injection',
   'hidden-builds',
+  'import',
   'rebuild-leftover',
   'report-text',
   'safety',

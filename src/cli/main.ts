@@ -239,6 +239,28 @@ Examples:
     .action((files: string[], options: object) => runCommand(() => import('../commands/drop.js'), files, options));
 
   program
+    .command('import')
+    .description('Turn existing CREATE INDEX files (migrations, pasted SQL) into one index set, read by PostgreSQL\'s own parser. No database needed.')
+    .argument('<files...>', 'SQL files')
+    .option('--out <file>', 'write the index set to this file instead of stdout (an existing file only with --force)')
+    .option('--force', 'overwrite the --out file')
+    .option('--set <name>', "the set's name (default: the first file's name without its extension)")
+    .option('--description <text>', "the set's description (default: the files it came from)")
+    .addOption(new Option('--format <format>', 'output format: yaml (default), json (the entries, skipped statements and notes)'))
+    .addOption(new Option('--json', 'same as --format json'))
+    .addHelpText('after', `
+Every field of the index-set format is carried over: method, unique, NULLS NOT DISTINCT, keys with ASC/DESC,
+NULLS FIRST/LAST, opclass and collation, expressions, INCLUDE, WHERE, WITH (...) and TABLESPACE. CONCURRENTLY and
+IF NOT EXISTS are dropped: apply always builds concurrently. Other statements are listed on stderr as skipped.
+An unnamed index gets the name PostgreSQL would choose. Exit 2, with file:line:col and nothing written, on a
+syntax error, a duplicate index name, or a feature the format cannot express (e.g. opclass parameters, ON ONLY).
+
+Examples:
+  $ dbtune import migrations/0042_indexes.sql > indexes/week3.yaml
+  $ dbtune import db/*.sql --set week3-performance --out indexes/week3.yaml`)
+    .action((files: string[], options: object) => runCommand(() => import('../commands/import.js'), files, options));
+
+  program
     .command('demo')
     .description('The whole story on an embedded PostgreSQL and a bundled API: baseline checks and staged load, apply, verify, checks and load again, before → after.')
     .option('--quick', 'CI-sized: fewer rows, 3 s stages (about a minute)')

@@ -22,6 +22,12 @@ export interface SqlToken {
 export interface ParsedStatement {
   type: string;
   node: Record<string, unknown>;
+  /**
+   * Where the statement's text starts and ends (UTF-16 offsets, `end` exclusive, the `;` left out).
+   * The start may include blanks and comments before the first token.
+   */
+  start: number;
+  end: number;
 }
 
 /** A syntax error, with the offset (UTF-16) in the text where the parser stopped. */
@@ -62,10 +68,15 @@ async function createParser(): Promise<PgParser> {
       } catch (error) {
         throw syntaxError(error, sql);
       }
+      // Statement locations count UTF-8 bytes; stmt_len 0 means "to the end of the text".
+      const toIndex = byteToIndex(sql);
       return (result.stmts ?? []).map((raw) => {
         const stmt = (raw.stmt ?? {}) as Record<string, Record<string, unknown>>;
         const type = Object.keys(stmt)[0] ?? 'unknown';
-        return { type, node: stmt[type] ?? {} };
+        const startByte = raw.stmt_location ?? 0;
+        const start = toIndex(startByte);
+        const end = raw.stmt_len ? toIndex(startByte + raw.stmt_len) : sql.length;
+        return { type, node: stmt[type] ?? {}, start, end };
       });
     },
     scan(sql) {
