@@ -127,6 +127,8 @@ interface WatchSetup {
   settleMs?: number;
   indexes: WatchedIndex[];
   thresholds: DatabaseThresholds;
+  /** database.roles: count only these roles' statements. */
+  roles: string[];
 }
 
 interface StartedWatch {
@@ -166,7 +168,7 @@ async function prepareDatabaseWatch(scenario: LoadedScenario, options: LoadtestO
   const indexes = sets.flatMap((set) => set.indexes.map((i) => ({ schema: i.table.schema, name: i.name, table: `${i.table.schema}.${i.table.name}` })));
   const databaseUrl = options.databaseUrl ?? spec?.url;
   const connection = databaseUrl ? resolveConnectionOptions({ databaseUrl, env }) : connectionOptions(options, config, env);
-  return { connection, indexes, thresholds: spec?.thresholds ?? {}, ...(spec?.settle ? { settleMs: parseDuration(spec.settle)! } : {}) };
+  return { connection, indexes, thresholds: spec?.thresholds ?? {}, roles: spec?.roles ?? [], ...(spec?.settle ? { settleMs: parseDuration(spec.settle)! } : {}) };
 }
 
 async function startDatabaseWatch(setup: WatchSetup, signal: AbortSignal): Promise<StartedWatch> {
@@ -174,7 +176,7 @@ async function startDatabaseWatch(setup: WatchSetup, signal: AbortSignal): Promi
   const session = await openSession(setup.connection, 'dbtune loadtest (database watch)');
   let watch: DatabaseWatch;
   try {
-    watch = await Watch.start(session, setup.indexes, setup.thresholds);
+    watch = await Watch.start(session, setup.indexes, setup.thresholds, setup.roles);
   } catch (error) {
     await session.close();
     throw error;

@@ -89,6 +89,14 @@ export const scenarioSchema = z
           .meta({ description: 'Wait this long after each stage before reading table, index and transaction statistics (default 10.5s on PostgreSQL 15+, 700ms before).' })
           .optional(),
         indexes: z.array(z.string().min(1)).meta({ description: 'Index-set files (relative to this file) whose indexes to report as used or unused per stage.' }).optional(),
+        roles: z
+          .array(z.string().min(1))
+          .min(1)
+          .meta({
+            description:
+              "Roles whose statements count toward queries per request (pg_stat_statements.userid), e.g. [api]: the API's role(s). Default: every role's statements in the database, other applications' included. A name no role has is an error.",
+          })
+          .optional(),
         thresholds: databaseThresholdsSchema.optional(),
       })
       .meta({ description: 'Watch PostgreSQL during each stage: queries per request, connections, cache hit ratio, scans, index use.' })

@@ -1,13 +1,15 @@
 import type { SqlSession } from '../db/client.js';
+import { DbtuneError } from '../errors.js';
 import { quoteIdent } from '../db/identifiers.js';
 import { reportableQuery } from '../sql/reportable-query.js';
 import { sleep } from '../indexing/sleep.js';
 import type { ThresholdResult } from './result.js';
 import { evaluateDatabaseThresholds, type DatabaseThresholds } from './database-thresholds.js';
-import type { IndexUse, StageDatabase, TableActivity, TopStatement } from './stage-database.js';
+import type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableActivity, TopStatement } from './stage-database.js';
+import { judgeStatementTracking, trackingNote, type StatementsInfo } from './statement-tracking.js';
 
 export type { DatabaseThresholds } from './database-thresholds.js';
-export type { IndexUse, StageDatabase, TableActivity, TopStatement } from './stage-database.js';
+export type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableActivity, TopStatement } from './stage-database.js';
 
 /**
  * What PostgreSQL saw during each stage: a snapshot of the statistics views
@@ -20,6 +22,12 @@ export type { IndexUse, StageDatabase, TableActivity, TopStatement } from './sta
  * else from pg_stat_database transaction counts (each autocommit statement is
  * one transaction). dbtune's own statements carry a `dbtune-watch` comment and
  * are left out of the first, and subtracted (it counts them) from the second.
+ * Statements are counted per role (pg_stat_statements.userid): every role's,
+ * or only those of `database.roles`; each stage names the roles it saw.
+ *
+ * Lost entries: pg_stat_statements_info (14+) tells a reset from evictions,
+ * and stats_since (17+) an entry removed and created again during a stage
+ * (statement-tracking.ts). Both are read in the snapshot statement itself.
  *
  * Statistics lag: pg_stat_statements is updated as each statement ends, with
  * no lag. The other views are not: a busy backend flushes its counters at most
@@ -51,15 +59,24 @@ interface Capabilities {
   /** Columns of pg_stat_statements whose names differ by version. */
   ioColumns: string[];
   toplevel: boolean;
+  /** Schema-qualified pg_stat_statements_info (PostgreSQL 14+, extension 1.9+). */
+  info?: string;
+  /** pg_stat_statements has stats_since (PostgreSQL 17+, extension 1.11+). */
+  statsSince: boolean;
   notes: string[];
 }
 
 interface StatementRow {
   key: string;
   queryid: string;
+  /** pg_stat_statements.userid, and its role's name (null for a dropped role). */
+  userid: string;
+  role: string | null;
   calls: number;
   total_ms: number;
   io_ms: number;
+  /** When the entry was created (stats_since, 17+), as text; the latest of a hidden per-role sum. */
+  since: string | null;
 }
 
 interface Snapshot {
@@ -72,6 +89,9 @@ interface Snapshot {
   tables: Array<{ schemaname: string; relname: string; seq_scan: number; seq_tup_read: number; idx_scan: number; idx_tup_fetch: number }>;
   indexes: Array<{ schemaname: string; indexrelname: string; idx_scan: number }>;
   statements: StatementRow[];
+  /** pg_stat_statements_info read before the entries, and after them (14+). */
+  infoFirst?: StatementsInfo;
+  infoLast?: StatementsInfo;
   /** dbtune's own statements run when this snapshot was read. */
   ownStatements: number;
 }
@@ -100,12 +120,21 @@ export class DatabaseWatch {
     private readonly capabilities: Capabilities,
     private readonly indexes: readonly WatchedIndex[],
     private readonly thresholds: DatabaseThresholds,
+    /** Oids (as text) of the roles whose statements count, by name; undefined: every role's. */
+    private readonly roles: ReadonlyMap<string, string> | undefined,
   ) {}
 
-  /** Connects checks (exit 3 before any load when the database is unreachable) and learns what the server offers. */
-  static async start(session: SqlSession, indexes: readonly WatchedIndex[], thresholds: DatabaseThresholds = {}): Promise<DatabaseWatch> {
+  /**
+   * Connects checks (exit 3 before any load when the database is unreachable) and learns what the server offers.
+   * `roles` (database.roles) restricts counting to those roles' statements; a name no role has is exit 2.
+   */
+  static async start(session: SqlSession, indexes: readonly WatchedIndex[], thresholds: DatabaseThresholds = {}, roles: readonly string[] = []): Promise<DatabaseWatch> {
+    const counted = roles.length ? await resolveRoles(session, roles) : undefined;
     const capabilities = await detect(session);
-    return new DatabaseWatch(session, capabilities, indexes, thresholds);
+    if (counted && !capabilities.statements) {
+      capabilities.notes.push(`database.roles (${roles.join(', ')}) cannot be applied without pg_stat_statements: transactions of every role are counted`);
+    }
+    return new DatabaseWatch(session, capabilities, indexes, thresholds, counted);
   }
 
   get notes(): string[] {
@@ -186,23 +215,29 @@ export class DatabaseWatch {
     const statements = this.capabilities.statements;
     const io = this.capabilities.ioColumns.length ? this.capabilities.ioColumns.map((c) => `s.${quoteIdent(c)}`).join(' + ') : '0';
     const key = this.capabilities.toplevel ? `s.userid || ':' || s.queryid || ':' || s.toplevel` : `s.userid || ':' || s.queryid`;
+    const since = this.capabilities.statsSince ? 'max(s.stats_since)::text' : 'NULL';
     const statementsSql = statements
       ? // Without pg_read_all_stats, other roles' rows have no queryid: they are summed per role.
-        `(SELECT coalesce(json_agg(json_build_object('key', k.key, 'queryid', k.queryid, 'calls', k.calls, 'total_ms', k.total_ms, 'io_ms', k.io_ms)), '[]')
-            FROM (SELECT coalesce(${key}, 'hidden:' || s.userid) AS key, coalesce(s.queryid::text, 'hidden:' || s.userid) AS queryid,
-                         sum(s.calls) AS calls, sum(s.total_exec_time) AS total_ms, sum(${io}) AS io_ms
+        `(SELECT coalesce(json_agg(json_build_object('key', k.key, 'queryid', k.queryid, 'userid', k.userid, 'role', r.rolname, 'calls', k.calls, 'total_ms', k.total_ms, 'io_ms', k.io_ms, 'since', k.since)), '[]')
+            FROM (SELECT coalesce(${key}, 'hidden:' || s.userid) AS key, coalesce(s.queryid::text, 'hidden:' || s.userid) AS queryid, s.userid,
+                         sum(s.calls) AS calls, sum(s.total_exec_time) AS total_ms, sum(${io}) AS io_ms, ${since} AS since
                     FROM ${statements}(false) s WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-                   GROUP BY 1, 2) k)`
+                   GROUP BY 1, 2, 3) k
+            LEFT JOIN pg_roles r ON r.oid = k.userid)`
       : `'[]'::json`;
-    const [row] = await this.query<{ db: Record<string, number>; tables: Snapshot['tables']; indexes: Snapshot['indexes']; statements: StatementRow[] }>(
-      `SELECT (SELECT json_build_object('xact_commit', xact_commit, 'xact_rollback', xact_rollback, 'blks_read', blks_read, 'blks_hit', blks_hit, 'temp_bytes', temp_bytes, 'deadlocks', deadlocks)
+    // Read before and after the entries (target-list subqueries run in order): see judgeStatementTracking.
+    const info = this.capabilities.info ? `(SELECT json_build_object('dealloc', dealloc, 'stats_reset', stats_reset::text) FROM ${this.capabilities.info})` : 'NULL::json';
+    const [row] = await this.query<{ info_first: StatementsInfo | null; db: Record<string, number>; tables: Snapshot['tables']; indexes: Snapshot['indexes']; statements: StatementRow[]; info_last: StatementsInfo | null }>(
+      `SELECT ${info} AS info_first,
+              (SELECT json_build_object('xact_commit', xact_commit, 'xact_rollback', xact_rollback, 'blks_read', blks_read, 'blks_hit', blks_hit, 'temp_bytes', temp_bytes, 'deadlocks', deadlocks)
                  FROM pg_stat_database WHERE datname = current_database()) AS db,
               (SELECT coalesce(json_agg(json_build_object('schemaname', schemaname, 'relname', relname, 'seq_scan', coalesce(seq_scan, 0), 'seq_tup_read', coalesce(seq_tup_read, 0),
                                                           'idx_scan', coalesce(idx_scan, 0), 'idx_tup_fetch', coalesce(idx_tup_fetch, 0))), '[]')
                  FROM pg_stat_user_tables) AS tables,
               (SELECT coalesce(json_agg(json_build_object('schemaname', schemaname, 'indexrelname', indexrelname, 'idx_scan', idx_scan)), '[]')
                  FROM pg_stat_user_indexes WHERE schemaname || '.' || indexrelname = ANY($1::text[])) AS indexes,
-              ${statementsSql} AS statements`,
+              ${statementsSql} AS statements,
+              ${info} AS info_last`,
       [indexNames],
     );
     const db = row!.db;
@@ -216,6 +251,8 @@ export class DatabaseWatch {
       tables: row!.tables,
       indexes: row!.indexes,
       statements: row!.statements,
+      ...(row!.info_first ? { infoFirst: { dealloc: Number(row!.info_first.dealloc), stats_reset: String(row!.info_first.stats_reset) } } : {}),
+      ...(row!.info_last ? { infoLast: { dealloc: Number(row!.info_last.dealloc), stats_reset: String(row!.info_last.stats_reset) } } : {}),
       ownStatements: this.ownStatements,
     };
   }
@@ -232,36 +269,54 @@ export class DatabaseWatch {
     let queries = appTransactions;
     let top: TopStatement[] = [];
     let topByTime: TopStatement[] = [];
+    let roles: RoleStatements[] | undefined;
+    let tracking: StatementTracking | undefined;
     if (this.capabilities.statements) {
       source = 'pg_stat_statements';
       const previous = new Map(before.statements.map((s) => [s.key, s]));
-      const deltas = new Map<string, { calls: number; total_ms: number; io_ms: number }>();
-      let shrank = false;
+      const present = new Set(after.statements.map((s) => s.key));
+      // Per statement, the calls of each role (userid) in the stage.
+      const deltas = new Map<string, Map<string, { calls: number; total_ms: number; io_ms: number }>>();
+      let removed = 0;
+      for (const s of before.statements) if (!present.has(s.key)) removed++;
+      let recreated = 0;
       // Calls that may have been the API's but cannot be counted (text evicted, per-role sums that shrank).
       let uncertain = false;
       for (const s of after.statements) {
-        const p = previous.get(s.key);
-        let calls = s.calls - (p?.calls ?? 0);
-        // Fewer calls than before: the entry was evicted (pg_stat_statements.max) and created again
-        // during the stage, so all its calls are new. A per-role sum of hidden rows can shrink the
-        // same way; its own new calls are then unknown and counted as none (said in a note).
-        if (calls < 0) {
-          shrank = true;
-          if (s.queryid.startsWith('hidden:')) uncertain = true;
-          calls = s.queryid.startsWith('hidden:') ? 0 : s.calls;
+        const hiddenSum = s.queryid.startsWith('hidden:');
+        let p: StatementRow | undefined = previous.get(s.key);
+        // Created again during the stage (evicted or reset, then run again): all its calls are new.
+        // Known from stats_since (17+), else only when it has fewer calls than before. A per-role sum
+        // of hidden rows can shrink the same way; its own new calls are then unknown and counted as none.
+        if (p && ((!hiddenSum && s.since !== null && s.since !== p.since) || s.calls < p.calls)) {
+          recreated++;
+          if (hiddenSum) {
+            uncertain = true;
+            continue;
+          }
+          p = undefined;
         }
+        const calls = s.calls - (p?.calls ?? 0);
         if (calls <= 0) continue;
-        const d = deltas.get(s.queryid) ?? { calls: 0, total_ms: 0, io_ms: 0 };
+        const byRole = deltas.get(s.queryid) ?? new Map<string, { calls: number; total_ms: number; io_ms: number }>();
+        const userid = String(s.userid);
+        const d = byRole.get(userid) ?? { calls: 0, total_ms: 0, io_ms: 0 };
         d.calls += calls;
         d.total_ms += s.total_ms - (p?.total_ms ?? 0);
         d.io_ms += s.io_ms - (p?.io_ms ?? 0);
-        deltas.set(s.queryid, d);
+        byRole.set(userid, d);
+        deltas.set(s.queryid, byRole);
       }
+      const roleNames = new Map<string, string>();
+      for (const s of [...before.statements, ...after.statements]) roleNames.set(String(s.userid), s.role ?? `role oid ${s.userid}`);
+      const countedIds = this.roles ? new Set(this.roles.values()) : undefined;
+      const isCounted = (userid: string) => !countedIds || countedIds.has(userid);
       const texts = await this.statementTexts([...deltas.keys()].filter((id) => !id.startsWith('hidden:')));
       for (const id of deltas.keys()) if (id.startsWith('hidden:')) texts.set(id, '<insufficient privilege>');
       let hidden = false;
+      const perRole = new Map<string, number>();
       const counted: Array<TopStatement & { queryid: string }> = [];
-      for (const [queryid, d] of deltas) {
+      for (const [queryid, byRole] of deltas) {
         const text = texts.get(queryid);
         if (text === undefined) {
           uncertain = true;
@@ -270,6 +325,15 @@ export class DatabaseWatch {
         if (text.startsWith(MARK) || text.includes(MARK)) continue;
         if (text === '<insufficient privilege>') hidden = true;
         else if (isSessionControl(text)) continue;
+        const d = { calls: 0, total_ms: 0, io_ms: 0 };
+        for (const [userid, r] of byRole) {
+          perRole.set(userid, (perRole.get(userid) ?? 0) + r.calls);
+          if (!isCounted(userid)) continue;
+          d.calls += r.calls;
+          d.total_ms += r.total_ms;
+          d.io_ms += r.io_ms;
+        }
+        if (d.calls === 0) continue;
         // pg_stat_statements normalises plannable statements itself, but not utility statements
         // before PostgreSQL 16 (CALL, CREATE … AS, ALTER ROLE … PASSWORD), and comments stay:
         // the text goes to public summaries and the HTML report only through reportableQuery.
@@ -289,14 +353,26 @@ export class DatabaseWatch {
       top = [...counted].sort((a, b) => b.calls - a.calls).slice(0, TOP).map(strip);
       topByTime = [...counted].sort((a, b) => b.total_ms - a.total_ms).slice(0, TOP).map(strip);
       uncertainCalls = uncertain;
-      if (shrank) notes.push('pg_stat_statements evicted entries during the stage (pg_stat_statements.max): statement counts may be low');
+      roles = [...perRole]
+        .map(([userid, statements]) => ({ role: roleNames.get(userid) ?? `role oid ${userid}`, statements, counted: isCounted(userid) }))
+        .sort((a, b) => Number(b.counted) - Number(a.counted) || b.statements - a.statements || a.role.localeCompare(b.role));
+      // Named roles that ran nothing in the stage are listed too: "0 statements" is the finding.
+      for (const [name] of this.roles ?? []) if (!roles.some((r) => r.role === name)) roles.push({ role: name, statements: 0, counted: true });
+      tracking = judgeStatementTracking(this.capabilities.info ? (this.capabilities.statsSince ? 'entries' : 'global') : 'unavailable', before.infoFirst, after.infoLast, { removed, recreated });
+      const lost = trackingNote(tracking);
+      if (lost) notes.push(lost);
+      const others = roles.filter((r) => !r.counted && r.statements > 0);
+      if (others.length) {
+        notes.push(`left out (not in database.roles): ${others.map((r) => `${r.statements} statements of ${r.role}`).join(', ')}`);
+      } else if (!this.roles && roles.length > 1) {
+        notes.push(`statements of ${roles.length} roles are counted (${roles.map((r) => r.role).join(', ')}): database.roles counts only the API's`);
+      }
       if (hidden) {
         notes.push(
           "other roles' statements are hidden (no pg_read_all_stats): they are counted together, transaction control included, and not named; grant pg_read_all_stats to dbtune's role to see them",
         );
       }
     }
-
     const tablesBefore = new Map(before.tables.map((t) => [`${t.schemaname}.${t.relname}`, t]));
     const tables: TableActivity[] = after.tables
       .map((t) => {
@@ -324,18 +400,23 @@ export class DatabaseWatch {
     const reads = after.blks_read - before.blks_read;
     const connections = summarizeSamples(this.samples);
     // Nothing attributable, and nothing that might have been: a database the API did not use.
-    const noData = httpRequests > 0 && queries === 0 && !uncertainCalls;
+    const noData = httpRequests > 0 && queries === 0 && !uncertainCalls && !tracking?.reset;
     if (noData) {
+      const whose = this.roles && source === 'pg_stat_statements' ? ` of ${[...this.roles.keys()].join(', ')}` : '';
+      const hint = whose ? 'are database.url and database.roles the database and role(s) the API uses?' : 'is database.url the database the API uses?';
       notes.unshift(
-        `NO DATA: ${httpRequests} requests were sent, but this database saw no ${source === 'pg_stat_statements' ? 'statements' : 'transactions'} besides dbtune's own: is database.url the database the API uses? Database thresholds count as failed`,
+        `NO DATA: ${httpRequests} requests were sent, but this database saw no ${source === 'pg_stat_statements' ? 'statements' : 'transactions'}${whose} besides dbtune's own: ${hint} Database thresholds count as failed`,
       );
     }
     if (connections.unknownStates) notes.push("other roles' sessions show no state: grant pg_read_all_stats to dbtune's role to see it");
     return {
       source,
-      queries_per_request: httpRequests ? round(queries / httpRequests, 2) : null,
+      // After a reset the count is a part of the stage's of unknown size: no figure rather than a low one.
+      queries_per_request: httpRequests && !tracking?.reset ? round(queries / httpRequests, 2) : null,
       no_data: noData,
       queries,
+      ...(roles ? { roles } : {}),
+      ...(tracking ? { statement_tracking: tracking } : {}),
       transactions: appTransactions,
       rollbacks: after.xact_rollback - before.xact_rollback,
       connections_peak: connections.peak,
@@ -372,7 +453,7 @@ async function detect(session: SqlSession): Promise<Capabilities> {
   const [ext] = await session.query<{ schema: string | null }>(
     marked(`SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`),
   );
-  const capabilities: Capabilities = { ioColumns: [], toplevel: false, notes };
+  const capabilities: Capabilities = { ioColumns: [], toplevel: false, statsSince: false, notes };
   if (!ext?.schema) {
     notes.push('pg_stat_statements is not installed in this database: queries per request are transactions per request (pg_stat_database); CREATE EXTENSION pg_stat_statements for statement counts and the top statements');
     return capabilities;
@@ -386,16 +467,51 @@ async function detect(session: SqlSession): Promise<Capabilities> {
     return capabilities;
   }
   // Block I/O time columns were renamed in PostgreSQL 17 (blk_read_time → shared_blk_read_time, …).
-  const columns = await session.query<{ name: string }>(
-    marked(`SELECT a.attname AS name FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relname = 'pg_stat_statements' AND a.attnum > 0 AND NOT a.attisdropped`),
+  const columns = await session.query<{ relation: string; name: string }>(
+    marked(`SELECT c.relname AS relation, a.attname AS name FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname IN ('pg_stat_statements', 'pg_stat_statements_info') AND a.attnum > 0 AND NOT a.attisdropped`),
     [ext.schema],
   );
-  const names = new Set(columns.map((c) => c.name));
+  const names = new Set(columns.filter((c) => c.relation === 'pg_stat_statements').map((c) => c.name));
   capabilities.ioColumns = ioTimeColumns(names);
   capabilities.toplevel = names.has('toplevel');
   capabilities.statements = fn;
+  const tracking = trackingCapabilities(session.serverVersionNum, names, columns.some((c) => c.relation === 'pg_stat_statements_info'));
+  if (tracking.info) capabilities.info = `${quoteIdent(ext.schema)}.pg_stat_statements_info`;
+  capabilities.statsSince = tracking.statsSince;
+  if (tracking.note) notes.push(tracking.note);
   return capabilities;
+}
+
+/**
+ * What this server's pg_stat_statements can tell about lost entries: resets and
+ * evictions from pg_stat_statements_info (PostgreSQL 14+), an entry removed and
+ * created again from stats_since (17+). The extension's objects may lag the
+ * server's version until ALTER EXTENSION … UPDATE, so both are also looked up.
+ */
+export function trackingCapabilities(serverVersionNum: number, columns: ReadonlySet<string>, hasInfo: boolean): { info: boolean; statsSince: boolean; note?: string } {
+  const info = serverVersionNum >= 140000 && hasInfo;
+  const statsSince = info && serverVersionNum >= 170000 && columns.has('stats_since');
+  if (serverVersionNum < 140000) {
+    return { info, statsSince, note: 'PostgreSQL 13 has no pg_stat_statements_info: a reset or eviction of pg_stat_statements during a stage cannot be detected (only a statement count that shrank shows one)' };
+  }
+  if (!info || (serverVersionNum >= 170000 && !statsSince)) {
+    return { info, statsSince, note: 'pg_stat_statements in this database is older than the server: ALTER EXTENSION pg_stat_statements UPDATE to detect resets and evictions during a stage' };
+  }
+  return { info, statsSince };
+}
+
+/** Oids of the roles named in database.roles, by name; a name no role has is bad input (exit 2), before any load. */
+async function resolveRoles(session: SqlSession, names: readonly string[]): Promise<Map<string, string>> {
+  const rows = await session.query<{ name: string; oid: string }>(marked(`SELECT rolname AS name, oid::text AS oid FROM pg_roles WHERE rolname = ANY($1::text[])`), [names]);
+  const found = new Map(rows.map((r) => [r.name, r.oid]));
+  const missing = names.filter((n) => !found.has(n));
+  if (missing.length) {
+    throw new DbtuneError('INPUT_INVALID', `database.roles: no role named ${missing.map((n) => JSON.stringify(n)).join(', ')} on this server`, {
+      hint: 'name the role(s) the API connects as, e.g. from SELECT DISTINCT usename FROM pg_stat_activity',
+    });
+  }
+  return new Map(names.map((n) => [n, found.get(n)!]));
 }
 
 /** The block read/write time columns of pg_stat_statements under this version's names. */

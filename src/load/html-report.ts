@@ -1,5 +1,7 @@
 import { stripControl } from '../text/safe-text.js';
 import type { LoadResult, StageResult, ThresholdResult } from './result.js';
+import type { StageDatabase, StatementTracking } from './stage-database.js';
+import { rolesCell, trackingCell } from './load-report.js';
 
 /**
  * A self-contained HTML report of a load test: one file with inline CSS and one
@@ -95,12 +97,21 @@ function thresholdTable(thresholds: ThresholdResult[]): string {
   return table(['Threshold', 'Limit', 'Observed', 'Result'], rows);
 }
 
-/** `database` has no fixed shape yet: top-level scalars as key/value, arrays of objects as tables, the rest skipped. */
+/**
+ * `database` has no fixed shape yet: top-level scalars as key/value, arrays of objects as tables, the rest skipped;
+ * whose statements were counted, what pg_stat_statements lost, and the notes are said first.
+ */
 function databasePanel(db: unknown): string {
   if (!isRecord(db)) return '';
+  const said = [
+    Array.isArray(db.roles) ? `Statements counted: ${esc(rolesCell(db as unknown as StageDatabase))}` : '',
+    isRecord(db.statement_tracking) ? `pg_stat_statements: ${esc(trackingCell(db.statement_tracking as unknown as StatementTracking))}` : '',
+    ...(Array.isArray(db.notes) ? db.notes.filter((n): n is string => typeof n === 'string').map(esc) : []),
+  ].filter(Boolean);
+  const lead = said.map((line) => `<p class="note">${line}</p>`).join('');
   const scalars = Object.entries(db).filter(([, v]) => isScalar(v));
   const tables = Object.entries(db).filter((e): e is [string, Record<string, unknown>[]] => Array.isArray(e[1]) && e[1].length > 0 && e[1].every(isRecord));
-  if (!scalars.length && !tables.length) return '';
+  if (!scalars.length && !tables.length && !lead) return '';
   const kv = scalars.length ? `<dl class="kv">${scalars.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(String(v))}</dd>`).join('')}</dl>` : '';
   const shown = 20;
   const tablesHtml = tables.map(([name, rows]) => {
@@ -109,7 +120,7 @@ function databasePanel(db: unknown): string {
     const more = rows.length > shown ? `<p class="was">… ${rows.length - shown} more</p>` : '';
     return `<h4>${esc(name)}</h4>${table(columns.map(esc), body)}${more}`;
   });
-  return `<div class="database"><h3>Database</h3>${kv}${tablesHtml.join('')}</div>`;
+  return `<div class="database"><h3>Database</h3>${lead}${kv}${tablesHtml.join('')}</div>`;
 }
 
 /** A table from header and cell HTML; callers escape what they pass. */

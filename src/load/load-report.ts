@@ -1,5 +1,5 @@
 import { columns, type Report, type ReportRow } from '../report/model.js';
-import type { StageDatabase } from './database-watch.js';
+import type { StageDatabase, StatementTracking } from './database-watch.js';
 import type { ErrorCounts, LoadResult, MixShare, StageResult } from './result.js';
 import { formatLatency, formatPercent } from './thresholds.js';
 
@@ -94,7 +94,8 @@ export function loadReport(result: LoadResult): Report {
         stage: String(stage.stage),
         users: String(stage.users),
         source: db.source === 'pg_stat_statements' ? 'statements' : 'transactions',
-        qpr: db.queries_per_request === null ? '–' : String(db.queries_per_request),
+        qpr: db.statement_tracking?.reset ? 'reset' : db.queries_per_request === null ? '–' : String(db.queries_per_request),
+        roles: rolesCell(db),
         connections: `${db.connections_peak} peak, ${db.connections_mean} mean`,
         idle_in_tx: String(db.connections_by_state['idle in transaction']?.peak ?? 0),
         cache: db.cache_hit_ratio === null ? '–' : formatPercent(db.cache_hit_ratio),
@@ -131,7 +132,10 @@ export function loadReport(result: LoadResult): Report {
         columns: columns('stage', 'users', 'threshold', 'limit', 'observed', 'status'),
         rows: thresholdRows,
         // The mix each stage sent, where JUnit readers see it: thresholds hold for this mix, not another.
-        properties: result.stages.flatMap((stage) => (stage.mix ?? []).map((m) => ({ name: `${stageName(stage)}: mix: ${m.name}`, value: `${m.sent} sent, ${mixCell(m)}` }))),
+        properties: result.stages.flatMap((stage) => [
+          ...(stage.mix ?? []).map((m) => ({ name: `${stageName(stage)}: mix: ${m.name}`, value: `${m.sent} sent, ${mixCell(m)}` })),
+          ...databaseProperties(stage),
+        ]),
       },
       {
         title: 'Requests',
@@ -144,7 +148,7 @@ export function loadReport(result: LoadResult): Report {
             {
               title: 'Database',
               junit: false,
-              columns: columns('stage', 'users', ['source', 'counted'], ['qpr', 'queries/request'], 'connections', ['idle_in_tx', 'idle in tx (peak)'], ['cache', 'cache hit'], ['seq', 'most seq scans'], ['top', 'top statement (per request)']),
+              columns: columns('stage', 'users', ['source', 'counted'], ['roles', 'whose statements'], ['qpr', 'queries/request'], 'connections', ['idle_in_tx', 'idle in tx (peak)'], ['cache', 'cache hit'], ['seq', 'most seq scans'], ['top', 'top statement (per request)']),
               rows: databaseRows,
             },
           ]
@@ -164,6 +168,42 @@ export function loadReport(result: LoadResult): Report {
     notes: result.warnings,
     document: result,
   };
+}
+
+/** `api 1200; left out: batch 300`: whose statements the stage counted, and whose it did not. */
+export function rolesCell(db: StageDatabase): string {
+  if (!db.roles) return db.source === 'pg_stat_database' ? 'all (transactions)' : '–';
+  const counted = db.roles.filter((r) => r.counted);
+  const left = db.roles.filter((r) => !r.counted);
+  const list = (roles: typeof db.roles) => roles.map((r) => `${r.role} ${r.statements}`).join(', ');
+  return [counted.length ? list(counted) : 'none', ...(left.length ? [`left out: ${list(left)}`] : [])].join('; ');
+}
+
+/** Whose statements were counted and whether pg_stat_statements lost entries: for JUnit readers, who see no Database section. */
+function databaseProperties(stage: StageResult): Array<{ name: string; value: string }> {
+  const db = stage.database as (StageDatabase & { error?: undefined }) | { error: string } | undefined;
+  if (!db || db.error !== undefined) return [];
+  const tracking = db.statement_tracking;
+  return [
+    ...(db.roles ? [{ name: `${stageName(stage)}: database: roles`, value: rolesCell(db) }] : []),
+    ...(tracking
+      ? [
+          {
+            name: `${stageName(stage)}: database: pg_stat_statements`,
+            value: trackingCell(tracking),
+          },
+        ]
+      : []),
+  ];
+}
+
+/** `reset during the stage`, `12 evicted, 1 recreated`, …: what pg_stat_statements lost during a stage. */
+export function trackingCell(tracking: StatementTracking): string {
+  const recreated = tracking.recreated ? `, ${tracking.recreated} recreated (counted from the new entry)` : '';
+  if (tracking.reset) return `reset during the stage: counts not trustworthy${recreated}`;
+  if (tracking.evicted) return `entries evicted ${tracking.evicted}×${recreated}`;
+  if (tracking.detection === 'unavailable') return `resets and evictions cannot be detected (no pg_stat_statements_info)${tracking.removed + tracking.recreated ? `; ${tracking.removed + tracking.recreated} entries lost` : ''}`;
+  return 'no reset, no eviction';
 }
 
 function shorten(query: string): string {

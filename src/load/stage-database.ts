@@ -27,10 +27,52 @@ export interface IndexUse {
   exists: boolean;
 }
 
+/** One role's statements in the watched database during a stage (pg_stat_statements.userid, by name). */
+export interface RoleStatements {
+  role: string;
+  /** Statements of this role in the stage (transaction control and SET/SHOW left out, dbtune's own too). */
+  statements: number;
+  /** Whether they count toward queries per request: every role's do, unless `database.roles` names the API's. */
+  counted: boolean;
+}
+
+/**
+ * Whether pg_stat_statements lost entries during the stage (issue 13, item 8).
+ * Detection needs pg_stat_statements_info (PostgreSQL 14+) for resets and
+ * evictions, and each entry's `stats_since` (17+) for an entry removed and
+ * created again within the stage.
+ */
+export interface StatementTracking {
+  /**
+   * `entries`: dealloc, stats_reset and per-entry stats_since (17+);
+   * `global`: dealloc and stats_reset only (14–16); `unavailable`: PostgreSQL 13
+   * (no pg_stat_statements_info): lost entries are seen only when a count shrank.
+   */
+  detection: 'entries' | 'global' | 'unavailable';
+  /**
+   * pg_stat_statements was reset during the stage: all of it (stats_reset
+   * changed), or entries of this database removed without an eviction
+   * (pg_stat_statements_reset with arguments). The stage's statement counts
+   * are not trustworthy: queries_per_request is null and its threshold fails.
+   */
+  reset: boolean;
+  /** Times pg_stat_statements evicted its least-used entries (pg_stat_statements.max reached, any database) during the stage: the dealloc delta; null when unknown. */
+  evicted: number | null;
+  /** Entries of this database seen before the stage and gone after it. */
+  removed: number;
+  /** Entries of this database removed and created again during the stage (a later stats_since; 17+, else a shrunken count): counted from their new entry. */
+  recreated: number;
+}
+
 export interface StageDatabase {
   /** Where queries_per_request came from. */
   source: 'pg_stat_statements' | 'pg_stat_database';
-  /** Statements (pg_stat_statements, transaction control and SET/SHOW left out) or transactions per HTTP request. */
+  /**
+   * Statements (pg_stat_statements, transaction control and SET/SHOW left out;
+   * of the `database.roles` when given, else of every role) or transactions
+   * per HTTP request. Null without requests, or when pg_stat_statements was
+   * reset during the stage.
+   */
   queries_per_request: number | null;
   /**
    * The stage sent requests but this database saw none of their work (no
@@ -39,6 +81,14 @@ export interface StageDatabase {
    */
   no_data: boolean;
   queries: number;
+  /**
+   * Whose statements the watched database ran during the stage, by role, most
+   * first (pg_stat_statements only; absent in results saved before it was
+   * recorded). Roles not counted are left out of queries and the top statements.
+   */
+  roles?: RoleStatements[];
+  /** What pg_stat_statements says about lost entries during the stage (pg_stat_statements only). */
+  statement_tracking?: StatementTracking;
   transactions: number;
   rollbacks: number;
   connections_peak: number;

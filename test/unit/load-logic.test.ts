@@ -253,3 +253,54 @@ describe('database watch helpers', () => {
     expect(isSessionControl(query)).toBe(expected);
   });
 });
+
+describe('pg_stat_statements resets and evictions (judgeStatementTracking)', () => {
+  const info = (dealloc: number, reset = '2025-01-01 00:00:00+00') => ({ dealloc, stats_reset: reset });
+  it.each([
+    ['nothing lost', 'global', info(3), info(3), { removed: 0, recreated: 0 }, { reset: false, evicted: 0 }],
+    ['evictions elsewhere, none of ours', 'global', info(3), info(5), { removed: 0, recreated: 0 }, { reset: false, evicted: 2 }],
+    ['our entries evicted', 'entries', info(3), info(5), { removed: 2, recreated: 1 }, { reset: false, evicted: 2 }],
+    ['a full reset: stats_reset changed', 'entries', info(3), info(0, '2025-01-02 00:00:00+00'), { removed: 4, recreated: 0 }, { reset: true, evicted: null }],
+    ['a full reset: dealloc went down', 'global', info(3), info(1), { removed: 0, recreated: 0 }, { reset: true, evicted: null }],
+    ['entries of this database gone without an eviction: a reset with arguments', 'global', info(3), info(3), { removed: 2, recreated: 0 }, { reset: true, evicted: 0 }],
+    ['one entry created again without an eviction (17+): a reset of that entry', 'entries', info(0), info(0), { removed: 0, recreated: 1 }, { reset: true, evicted: 0 }],
+    ['PostgreSQL 13: no pg_stat_statements_info', 'unavailable', undefined, undefined, { removed: 1, recreated: 0 }, { reset: false, evicted: null }],
+  ] as const)('%s', async (_name, detection, before, after, changes, expected) => {
+    const { judgeStatementTracking } = await import('../../src/load/statement-tracking.js');
+    expect(judgeStatementTracking(detection, before, after, changes)).toEqual({ detection, ...changes, ...expected });
+  });
+
+  it.each([
+    [130015, new Set(['calls']), false, { info: false, statsSince: false }, /PostgreSQL 13 has no pg_stat_statements_info/],
+    [140010, new Set(['calls']), true, { info: true, statsSince: false }, undefined],
+    [160004, new Set(['calls']), true, { info: true, statsSince: false }, undefined],
+    [170002, new Set(['calls', 'stats_since']), true, { info: true, statsSince: true }, undefined],
+    [180000, new Set(['calls', 'stats_since']), true, { info: true, statsSince: true }, undefined],
+    // The server was upgraded, the extension's objects were not.
+    [170002, new Set(['calls']), true, { info: true, statsSince: false }, /ALTER EXTENSION pg_stat_statements UPDATE/],
+    [150000, new Set(['calls']), false, { info: false, statsSince: false }, /ALTER EXTENSION pg_stat_statements UPDATE/],
+  ] as const)('server %i: detection from pg_stat_statements_info and stats_since', async (version, columns, hasInfo, expected, note) => {
+    const { trackingCapabilities } = await import('../../src/load/database-watch.js');
+    const got = trackingCapabilities(version, columns, hasInfo);
+    expect({ info: got.info, statsSince: got.statsSince }).toEqual(expected);
+    if (note) expect(got.note).toMatch(note);
+    else expect(got.note).toBeUndefined();
+  });
+
+  it('fails queries_per_request as no data after a reset, and leaves the limits pg_stat_statements does not feed', async () => {
+    const { evaluateDatabaseThresholds } = await import('../../src/load/database-thresholds.js');
+    type Db = Parameters<typeof evaluateDatabaseThresholds>[1];
+    const db = {
+      no_data: false,
+      queries_per_request: null,
+      connections_peak: 3,
+      cache_hit_ratio: 1,
+      tables: [],
+      statement_tracking: { detection: 'global', reset: true, evicted: 0, removed: 2, recreated: 0 },
+    } as unknown as Db;
+    expect(evaluateDatabaseThresholds({ queries_per_request: 2, connections: 20 }, db).map((r) => [r.name, r.observed, r.passed])).toEqual([
+      ['queries_per_request', 'no data (pg_stat_statements reset)', false],
+      ['connections', '3', true],
+    ]);
+  });
+});
