@@ -13,8 +13,8 @@ import { startTarget, type TestTarget } from '../support/http-target.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
- * Whose statements the database watch counts (issue 13, item 7) and what it
- * says when pg_stat_statements loses entries mid-stage (item 8): the API runs
+ * Whose statements the database watch counts, and what it says when
+ * pg_stat_statements loses entries mid-stage: the API runs
  * one statement per request as its own role while another role works in the
  * same database; resets are made with pg_stat_statements_reset() on this
  * file's database or one entry only (never the whole server: other files
