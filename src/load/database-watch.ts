@@ -1,15 +1,14 @@
 import type { SqlSession } from '../db/client.js';
-import { DbtuneError } from '../errors.js';
-import { quoteIdent } from '../db/identifiers.js';
-import { reportableQuery } from '../sql/reportable-query.js';
 import { sleep } from '../indexing/sleep.js';
 import type { ThresholdResult } from './result.js';
 import { evaluateDatabaseThresholds, type DatabaseThresholds } from './database-thresholds.js';
-import type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableActivity, TopStatement } from './stage-database.js';
-import { judgeStatementTracking, trackingNote, type StatementsInfo } from './statement-tracking.js';
+import { describeStage } from './stage-diff.js';
+import type { StageDatabase } from './stage-database.js';
+import { detect, marked, readSnapshot, resolveRoles, type Capabilities, type Sample, type Snapshot, type WatchedIndex } from './watch-queries.js';
 
 export type { DatabaseThresholds } from './database-thresholds.js';
 export type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableActivity, TopStatement } from './stage-database.js';
+export type { WatchedIndex } from './watch-queries.js';
 
 /**
  * What PostgreSQL saw during each stage: a snapshot of the statistics views
@@ -34,77 +33,11 @@ export type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableA
  * once a second (PostgreSQL 15+) or every 500 ms (13–14), and what it has not
  * flushed when it goes idle waits 10 s (15+) or until its next transaction
  * (13–14). The command waits accordingly after each stage (settleTime).
+ *
+ * The statements are in watch-queries.ts, the arithmetic of a stage in stage-diff.ts.
  */
 
-const MARK = '/* dbtune-watch */';
-
-/** Puts the mark inside the statement: pg_stat_statements keeps no comment that comes before it. */
-function marked(sql: string): string {
-  return sql.replace(/^\s*SELECT\b/, `SELECT ${MARK}`);
-}
-
-
-
-/** An index of the given index sets, whose use under load is reported. */
-export interface WatchedIndex {
-  schema: string;
-  name: string;
-  /** `schema.table`. */
-  table: string;
-}
-
-interface Capabilities {
-  /** Schema-qualified pg_stat_statements function, when usable in this database. */
-  statements?: string;
-  /** Columns of pg_stat_statements whose names differ by version. */
-  ioColumns: string[];
-  toplevel: boolean;
-  /** Schema-qualified pg_stat_statements_info (PostgreSQL 14+, extension 1.9+). */
-  info?: string;
-  /** pg_stat_statements has stats_since (PostgreSQL 17+, extension 1.11+). */
-  statsSince: boolean;
-  notes: string[];
-}
-
-interface StatementRow {
-  key: string;
-  queryid: string;
-  /** pg_stat_statements.userid, and its role's name (null for a dropped role). */
-  userid: string;
-  role: string | null;
-  calls: number;
-  total_ms: number;
-  io_ms: number;
-  /** When the entry was created (stats_since, 17+), as text; the latest of a hidden per-role sum. */
-  since: string | null;
-}
-
-interface Snapshot {
-  xact_commit: number;
-  xact_rollback: number;
-  blks_read: number;
-  blks_hit: number;
-  temp_bytes: number;
-  deadlocks: number;
-  tables: Array<{ schemaname: string; relname: string; seq_scan: number; seq_tup_read: number; idx_scan: number; idx_tup_fetch: number }>;
-  indexes: Array<{ schemaname: string; indexrelname: string; idx_scan: number }>;
-  statements: StatementRow[];
-  /** pg_stat_statements_info read before the entries, and after them (14+). */
-  infoFirst?: StatementsInfo;
-  infoLast?: StatementsInfo;
-  /** dbtune's own statements run when this snapshot was read. */
-  ownStatements: number;
-}
-
-interface Sample {
-  state: string;
-  wait_event_type: string | null;
-  wait_event: string | null;
-  n: number;
-}
-
 const SAMPLE_INTERVAL_MS = 500;
-const TOP = 5;
 
 export class DatabaseWatch {
   private ownStatements = 0;
@@ -165,7 +98,16 @@ export class DatabaseWatch {
     // Let the application's sessions, now idle, flush their statistics (cut short by Ctrl-C).
     await sleep(settleMs, signal);
     const after = await this.snapshot();
-    const database = await this.describe(this.before!, after, httpRequests);
+    const database = await describeStage({
+      before: this.before!,
+      after,
+      samples: this.samples,
+      httpRequests,
+      capabilities: this.capabilities,
+      roles: this.roles,
+      indexes: this.indexes,
+      statementTexts: (queryids) => this.statementTexts(queryids),
+    });
     if (this.samplingError) database.notes.push(`sampling pg_stat_activity stopped early: ${this.samplingError}`);
     const known = new Set(after.tables.map((t) => `${t.schemaname}.${t.relname}`));
     return { database, thresholds: evaluateDatabaseThresholds(this.thresholds, database, known) };
@@ -210,229 +152,8 @@ export class DatabaseWatch {
     }
   }
 
-  private async snapshot(): Promise<Snapshot> {
-    const indexNames = this.indexes.map((i) => `${i.schema}.${i.name}`);
-    const statements = this.capabilities.statements;
-    const io = this.capabilities.ioColumns.length ? this.capabilities.ioColumns.map((c) => `s.${quoteIdent(c)}`).join(' + ') : '0';
-    const key = this.capabilities.toplevel ? `s.userid || ':' || s.queryid || ':' || s.toplevel` : `s.userid || ':' || s.queryid`;
-    const since = this.capabilities.statsSince ? 'max(s.stats_since)::text' : 'NULL';
-    const statementsSql = statements
-      ? // Without pg_read_all_stats, other roles' rows have no queryid: they are summed per role.
-        `(SELECT coalesce(json_agg(json_build_object('key', k.key, 'queryid', k.queryid, 'userid', k.userid, 'role', r.rolname, 'calls', k.calls, 'total_ms', k.total_ms, 'io_ms', k.io_ms, 'since', k.since)), '[]')
-            FROM (SELECT coalesce(${key}, 'hidden:' || s.userid) AS key, coalesce(s.queryid::text, 'hidden:' || s.userid) AS queryid, s.userid,
-                         sum(s.calls) AS calls, sum(s.total_exec_time) AS total_ms, sum(${io}) AS io_ms, ${since} AS since
-                    FROM ${statements}(false) s WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-                   GROUP BY 1, 2, 3) k
-            LEFT JOIN pg_roles r ON r.oid = k.userid)`
-      : `'[]'::json`;
-    // Read before and after the entries (target-list subqueries run in order): see judgeStatementTracking.
-    const info = this.capabilities.info ? `(SELECT json_build_object('dealloc', dealloc, 'stats_reset', stats_reset::text) FROM ${this.capabilities.info})` : 'NULL::json';
-    const [row] = await this.query<{ info_first: StatementsInfo | null; db: Record<string, number>; tables: Snapshot['tables']; indexes: Snapshot['indexes']; statements: StatementRow[]; info_last: StatementsInfo | null }>(
-      `SELECT ${info} AS info_first,
-              (SELECT json_build_object('xact_commit', xact_commit, 'xact_rollback', xact_rollback, 'blks_read', blks_read, 'blks_hit', blks_hit, 'temp_bytes', temp_bytes, 'deadlocks', deadlocks)
-                 FROM pg_stat_database WHERE datname = current_database()) AS db,
-              (SELECT coalesce(json_agg(json_build_object('schemaname', schemaname, 'relname', relname, 'seq_scan', coalesce(seq_scan, 0), 'seq_tup_read', coalesce(seq_tup_read, 0),
-                                                          'idx_scan', coalesce(idx_scan, 0), 'idx_tup_fetch', coalesce(idx_tup_fetch, 0))), '[]')
-                 FROM pg_stat_user_tables) AS tables,
-              (SELECT coalesce(json_agg(json_build_object('schemaname', schemaname, 'indexrelname', indexrelname, 'idx_scan', idx_scan)), '[]')
-                 FROM pg_stat_user_indexes WHERE schemaname || '.' || indexrelname = ANY($1::text[])) AS indexes,
-              ${statementsSql} AS statements,
-              ${info} AS info_last`,
-      [indexNames],
-    );
-    const db = row!.db;
-    return {
-      xact_commit: Number(db.xact_commit),
-      xact_rollback: Number(db.xact_rollback),
-      blks_read: Number(db.blks_read),
-      blks_hit: Number(db.blks_hit),
-      temp_bytes: Number(db.temp_bytes),
-      deadlocks: Number(db.deadlocks),
-      tables: row!.tables,
-      indexes: row!.indexes,
-      statements: row!.statements,
-      ...(row!.info_first ? { infoFirst: { dealloc: Number(row!.info_first.dealloc), stats_reset: String(row!.info_first.stats_reset) } } : {}),
-      ...(row!.info_last ? { infoLast: { dealloc: Number(row!.info_last.dealloc), stats_reset: String(row!.info_last.stats_reset) } } : {}),
-      ownStatements: this.ownStatements,
-    };
-  }
-
-  private async describe(before: Snapshot, after: Snapshot, httpRequests: number): Promise<StageDatabase> {
-    const notes: string[] = [];
-    const transactions = after.xact_commit - before.xact_commit + (after.xact_rollback - before.xact_rollback);
-    // Our own transactions in the window: the before-snapshot (it commits after reading) and the samples.
-    const ownTransactions = after.ownStatements - before.ownStatements;
-    const appTransactions = Math.max(0, transactions - ownTransactions);
-
-    let source: StageDatabase['source'] = 'pg_stat_database';
-    let uncertainCalls = false;
-    let queries = appTransactions;
-    let top: TopStatement[] = [];
-    let topByTime: TopStatement[] = [];
-    let roles: RoleStatements[] | undefined;
-    let tracking: StatementTracking | undefined;
-    if (this.capabilities.statements) {
-      source = 'pg_stat_statements';
-      const previous = new Map(before.statements.map((s) => [s.key, s]));
-      const present = new Set(after.statements.map((s) => s.key));
-      // Per statement, the calls of each role (userid) in the stage.
-      const deltas = new Map<string, Map<string, { calls: number; total_ms: number; io_ms: number }>>();
-      let removed = 0;
-      for (const s of before.statements) if (!present.has(s.key)) removed++;
-      let recreated = 0;
-      // Calls that may have been the API's but cannot be counted (text evicted, per-role sums that shrank).
-      let uncertain = false;
-      for (const s of after.statements) {
-        const hiddenSum = s.queryid.startsWith('hidden:');
-        let p: StatementRow | undefined = previous.get(s.key);
-        // Created again during the stage (evicted or reset, then run again): all its calls are new.
-        // Known from stats_since (17+), else only when it has fewer calls than before. A per-role sum
-        // of hidden rows can shrink the same way; its own new calls are then unknown and counted as none.
-        if (p && ((!hiddenSum && s.since !== null && s.since !== p.since) || s.calls < p.calls)) {
-          recreated++;
-          if (hiddenSum) {
-            uncertain = true;
-            continue;
-          }
-          p = undefined;
-        }
-        const calls = s.calls - (p?.calls ?? 0);
-        if (calls <= 0) continue;
-        const byRole = deltas.get(s.queryid) ?? new Map<string, { calls: number; total_ms: number; io_ms: number }>();
-        const userid = String(s.userid);
-        const d = byRole.get(userid) ?? { calls: 0, total_ms: 0, io_ms: 0 };
-        d.calls += calls;
-        d.total_ms += s.total_ms - (p?.total_ms ?? 0);
-        d.io_ms += s.io_ms - (p?.io_ms ?? 0);
-        byRole.set(userid, d);
-        deltas.set(s.queryid, byRole);
-      }
-      const roleNames = new Map<string, string>();
-      for (const s of [...before.statements, ...after.statements]) roleNames.set(String(s.userid), s.role ?? `role oid ${s.userid}`);
-      const countedIds = this.roles ? new Set(this.roles.values()) : undefined;
-      const isCounted = (userid: string) => !countedIds || countedIds.has(userid);
-      const texts = await this.statementTexts([...deltas.keys()].filter((id) => !id.startsWith('hidden:')));
-      for (const id of deltas.keys()) if (id.startsWith('hidden:')) texts.set(id, '<insufficient privilege>');
-      let hidden = false;
-      const perRole = new Map<string, number>();
-      const counted: Array<TopStatement & { queryid: string }> = [];
-      for (const [queryid, byRole] of deltas) {
-        const text = texts.get(queryid);
-        if (text === undefined) {
-          uncertain = true;
-          continue;
-        }
-        if (text.startsWith(MARK) || text.includes(MARK)) continue;
-        if (text === '<insufficient privilege>') hidden = true;
-        else if (isSessionControl(text)) continue;
-        const d = { calls: 0, total_ms: 0, io_ms: 0 };
-        for (const [userid, r] of byRole) {
-          perRole.set(userid, (perRole.get(userid) ?? 0) + r.calls);
-          if (!isCounted(userid)) continue;
-          d.calls += r.calls;
-          d.total_ms += r.total_ms;
-          d.io_ms += r.io_ms;
-        }
-        if (d.calls === 0) continue;
-        // pg_stat_statements normalises plannable statements itself, but not utility statements
-        // before PostgreSQL 16 (CALL, CREATE … AS, ALTER ROLE … PASSWORD), and comments stay:
-        // the text goes to public summaries and the HTML report only through reportableQuery.
-        const query = await reportableQuery(text);
-        counted.push({
-          queryid,
-          query: query.length > 300 ? `${query.slice(0, 297)}...` : query,
-          calls: d.calls,
-          calls_per_request: httpRequests ? round(d.calls / httpRequests, 2) : 0,
-          total_ms: round(d.total_ms, 1),
-          mean_ms: round(d.total_ms / d.calls, 3),
-          ...(this.capabilities.ioColumns.length ? { io_ms: round(d.io_ms, 1) } : {}),
-        });
-      }
-      queries = counted.reduce((n, s) => n + s.calls, 0);
-      const strip = ({ queryid: _queryid, ...rest }: TopStatement & { queryid: string }) => rest;
-      top = [...counted].sort((a, b) => b.calls - a.calls).slice(0, TOP).map(strip);
-      topByTime = [...counted].sort((a, b) => b.total_ms - a.total_ms).slice(0, TOP).map(strip);
-      uncertainCalls = uncertain;
-      roles = [...perRole]
-        .map(([userid, statements]) => ({ role: roleNames.get(userid) ?? `role oid ${userid}`, statements, counted: isCounted(userid) }))
-        .sort((a, b) => Number(b.counted) - Number(a.counted) || b.statements - a.statements || a.role.localeCompare(b.role));
-      // Named roles that ran nothing in the stage are listed too: "0 statements" is the finding.
-      for (const [name] of this.roles ?? []) if (!roles.some((r) => r.role === name)) roles.push({ role: name, statements: 0, counted: true });
-      tracking = judgeStatementTracking(this.capabilities.info ? (this.capabilities.statsSince ? 'entries' : 'global') : 'unavailable', before.infoFirst, after.infoLast, { removed, recreated });
-      const lost = trackingNote(tracking);
-      if (lost) notes.push(lost);
-      const others = roles.filter((r) => !r.counted && r.statements > 0);
-      if (others.length) {
-        notes.push(`left out (not in database.roles): ${others.map((r) => `${r.statements} statements of ${r.role}`).join(', ')}`);
-      } else if (!this.roles && roles.length > 1) {
-        notes.push(`statements of ${roles.length} roles are counted (${roles.map((r) => r.role).join(', ')}): database.roles counts only the API's`);
-      }
-      if (hidden) {
-        notes.push(
-          "other roles' statements are hidden (no pg_read_all_stats): they are counted together, transaction control included, and not named; grant pg_read_all_stats to dbtune's role to see them",
-        );
-      }
-    }
-    const tablesBefore = new Map(before.tables.map((t) => [`${t.schemaname}.${t.relname}`, t]));
-    const tables: TableActivity[] = after.tables
-      .map((t) => {
-        const p = tablesBefore.get(`${t.schemaname}.${t.relname}`);
-        return {
-          table: `${t.schemaname}.${t.relname}`,
-          seq_scans: t.seq_scan - (p?.seq_scan ?? 0),
-          seq_rows_read: t.seq_tup_read - (p?.seq_tup_read ?? 0),
-          index_scans: t.idx_scan - (p?.idx_scan ?? 0),
-          index_rows_fetched: t.idx_tup_fetch - (p?.idx_tup_fetch ?? 0),
-        };
-      })
-      .filter((t) => t.seq_scans > 0 || t.index_scans > 0)
-      .sort((a, b) => b.seq_rows_read - a.seq_rows_read || b.seq_scans - a.seq_scans || b.index_scans - a.index_scans);
-
-    const indexBefore = new Map(before.indexes.map((i) => [`${i.schemaname}.${i.indexrelname}`, i.idx_scan]));
-    const indexAfter = new Map(after.indexes.map((i) => [`${i.schemaname}.${i.indexrelname}`, i.idx_scan]));
-    const indexes: IndexUse[] = this.indexes.map((i) => {
-      const name = `${i.schema}.${i.name}`;
-      const scans = (indexAfter.get(name) ?? 0) - (indexBefore.get(name) ?? 0);
-      return { index: name, table: i.table, scans, used: scans > 0, exists: indexAfter.has(name) };
-    });
-
-    const hits = after.blks_hit - before.blks_hit;
-    const reads = after.blks_read - before.blks_read;
-    const connections = summarizeSamples(this.samples);
-    // Nothing attributable, and nothing that might have been: a database the API did not use.
-    const noData = httpRequests > 0 && queries === 0 && !uncertainCalls && !tracking?.reset;
-    if (noData) {
-      const whose = this.roles && source === 'pg_stat_statements' ? ` of ${[...this.roles.keys()].join(', ')}` : '';
-      const hint = whose ? 'are database.url and database.roles the database and role(s) the API uses?' : 'is database.url the database the API uses?';
-      notes.unshift(
-        `NO DATA: ${httpRequests} requests were sent, but this database saw no ${source === 'pg_stat_statements' ? 'statements' : 'transactions'}${whose} besides dbtune's own: ${hint} Database thresholds count as failed`,
-      );
-    }
-    if (connections.unknownStates) notes.push("other roles' sessions show no state: grant pg_read_all_stats to dbtune's role to see it");
-    return {
-      source,
-      // After a reset the count is a part of the stage's of unknown size: no figure rather than a low one.
-      queries_per_request: httpRequests && !tracking?.reset ? round(queries / httpRequests, 2) : null,
-      no_data: noData,
-      queries,
-      ...(roles ? { roles } : {}),
-      ...(tracking ? { statement_tracking: tracking } : {}),
-      transactions: appTransactions,
-      rollbacks: after.xact_rollback - before.xact_rollback,
-      connections_peak: connections.peak,
-      connections_mean: connections.mean,
-      connections_by_state: connections.byState,
-      wait_events: connections.waitEvents,
-      samples: this.samples.length,
-      cache_hit_ratio: hits + reads ? round(hits / (hits + reads), 4) : null,
-      temp_bytes: after.temp_bytes - before.temp_bytes,
-      deadlocks: after.deadlocks - before.deadlocks,
-      top_statements: top,
-      top_statements_by_time: topByTime,
-      tables,
-      indexes,
-      notes: [...notes],
-    };
+  private snapshot(): Promise<Snapshot> {
+    return readSnapshot((sql, params) => this.query(sql, params), this.capabilities, this.indexes, () => this.ownStatements);
   }
 
   private async statementTexts(queryids: string[]): Promise<Map<string, string>> {
@@ -447,120 +168,3 @@ export class DatabaseWatch {
   }
 }
 
-/** What the server offers: pg_stat_statements in this database (and loaded), and its version's column names. */
-async function detect(session: SqlSession): Promise<Capabilities> {
-  const notes: string[] = [];
-  const [ext] = await session.query<{ schema: string | null }>(
-    marked(`SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`),
-  );
-  const capabilities: Capabilities = { ioColumns: [], toplevel: false, statsSince: false, notes };
-  if (!ext?.schema) {
-    notes.push('pg_stat_statements is not installed in this database: queries per request are transactions per request (pg_stat_database); CREATE EXTENSION pg_stat_statements for statement counts and the top statements');
-    return capabilities;
-  }
-  const fn = `${quoteIdent(ext.schema)}.pg_stat_statements`;
-  try {
-    await session.query(marked(`SELECT 1 FROM ${fn}(false) LIMIT 1`));
-  } catch (error) {
-    // Installed but not in shared_preload_libraries: the function refuses to run.
-    notes.push(`pg_stat_statements is installed but not usable (${(error as Error).message}): falling back to transactions per request (pg_stat_database)`);
-    return capabilities;
-  }
-  // Block I/O time columns were renamed in PostgreSQL 17 (blk_read_time → shared_blk_read_time, …).
-  const columns = await session.query<{ relation: string; name: string }>(
-    marked(`SELECT c.relname AS relation, a.attname AS name FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relname IN ('pg_stat_statements', 'pg_stat_statements_info') AND a.attnum > 0 AND NOT a.attisdropped`),
-    [ext.schema],
-  );
-  const names = new Set(columns.filter((c) => c.relation === 'pg_stat_statements').map((c) => c.name));
-  capabilities.ioColumns = ioTimeColumns(names);
-  capabilities.toplevel = names.has('toplevel');
-  capabilities.statements = fn;
-  const tracking = trackingCapabilities(session.serverVersionNum, names, columns.some((c) => c.relation === 'pg_stat_statements_info'));
-  if (tracking.info) capabilities.info = `${quoteIdent(ext.schema)}.pg_stat_statements_info`;
-  capabilities.statsSince = tracking.statsSince;
-  if (tracking.note) notes.push(tracking.note);
-  return capabilities;
-}
-
-/**
- * What this server's pg_stat_statements can tell about lost entries: resets and
- * evictions from pg_stat_statements_info (PostgreSQL 14+), an entry removed and
- * created again from stats_since (17+). The extension's objects may lag the
- * server's version until ALTER EXTENSION … UPDATE, so both are also looked up.
- */
-export function trackingCapabilities(serverVersionNum: number, columns: ReadonlySet<string>, hasInfo: boolean): { info: boolean; statsSince: boolean; note?: string } {
-  const info = serverVersionNum >= 140000 && hasInfo;
-  const statsSince = info && serverVersionNum >= 170000 && columns.has('stats_since');
-  if (serverVersionNum < 140000) {
-    return { info, statsSince, note: 'PostgreSQL 13 has no pg_stat_statements_info: a reset or eviction of pg_stat_statements during a stage cannot be detected (only a statement count that shrank shows one)' };
-  }
-  if (!info || (serverVersionNum >= 170000 && !statsSince)) {
-    return { info, statsSince, note: 'pg_stat_statements in this database is older than the server: ALTER EXTENSION pg_stat_statements UPDATE to detect resets and evictions during a stage' };
-  }
-  return { info, statsSince };
-}
-
-/** Oids of the roles named in database.roles, by name; a name no role has is bad input (exit 2), before any load. */
-async function resolveRoles(session: SqlSession, names: readonly string[]): Promise<Map<string, string>> {
-  const rows = await session.query<{ name: string; oid: string }>(marked(`SELECT rolname AS name, oid::text AS oid FROM pg_roles WHERE rolname = ANY($1::text[])`), [names]);
-  const found = new Map(rows.map((r) => [r.name, r.oid]));
-  const missing = names.filter((n) => !found.has(n));
-  if (missing.length) {
-    throw new DbtuneError('INPUT_INVALID', `database.roles: no role named ${missing.map((n) => JSON.stringify(n)).join(', ')} on this server`, {
-      hint: 'name the role(s) the API connects as, e.g. from SELECT DISTINCT usename FROM pg_stat_activity',
-    });
-  }
-  return new Map(names.map((n) => [n, found.get(n)!]));
-}
-
-/** The block read/write time columns of pg_stat_statements under this version's names. */
-export function ioTimeColumns(columns: ReadonlySet<string>): string[] {
-  if (columns.has('shared_blk_read_time')) return ['shared_blk_read_time', 'shared_blk_write_time', 'local_blk_read_time', 'local_blk_write_time'].filter((c) => columns.has(c));
-  return ['blk_read_time', 'blk_write_time'].filter((c) => columns.has(c));
-}
-
-/** Transaction control and session settings: not the application's queries. */
-export function isSessionControl(query: string): boolean {
-  return /^\s*(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|SAVEPOINT|RELEASE|SET|RESET|SHOW|DISCARD|DEALLOCATE)\b/i.test(query);
-}
-
-function summarizeSamples(samples: Sample[][]): { peak: number; mean: number; byState: Record<string, { peak: number; mean: number }>; waitEvents: Record<string, number>; unknownStates: boolean } {
-  const byState: Record<string, { peak: number; sum: number }> = {};
-  const waitEvents: Record<string, number> = {};
-  let peak = 0;
-  let sum = 0;
-  let unknownStates = false;
-  for (const sample of samples) {
-    const total = sample.reduce((n, r) => n + r.n, 0);
-    peak = Math.max(peak, total);
-    sum += total;
-    const states = new Map<string, number>();
-    for (const r of sample) {
-      states.set(r.state, (states.get(r.state) ?? 0) + r.n);
-      if (r.state === 'unknown') unknownStates = true;
-      if (r.wait_event_type && r.wait_event && r.state !== 'idle') {
-        const key = `${r.wait_event_type}:${r.wait_event}`;
-        waitEvents[key] = (waitEvents[key] ?? 0) + 1;
-      }
-    }
-    for (const [state, n] of states) {
-      const s = (byState[state] ??= { peak: 0, sum: 0 });
-      s.peak = Math.max(s.peak, n);
-      s.sum += n;
-    }
-  }
-  const count = samples.length || 1;
-  return {
-    peak,
-    mean: round(sum / count, 1),
-    byState: Object.fromEntries(Object.entries(byState).map(([state, s]) => [state, { peak: s.peak, mean: round(s.sum / count, 1) }])),
-    waitEvents,
-    unknownStates,
-  };
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
@@ -10,6 +10,9 @@ import { afterAll } from 'vitest';
  * and spawned processes inherit it. Without this every run left thousands of directories behind.
  */
 const root = mkdtempSync(path.join(tmpdir(), 'dbtune-test-run-'));
+// An embedded server started under it runs as the `postgres` OS user when the tests run as root:
+// that user must be able to pass through (not list) to the directory made for it.
+chmodSync(root, 0o711);
 process.env.TMPDIR = root;
 
 afterAll(() => {

@@ -229,7 +229,7 @@ describe('database watch helpers', () => {
   });
 
   it('reads block I/O time under each version\'s column names (renamed in PostgreSQL 17)', async () => {
-    const { ioTimeColumns } = await import('../../src/load/database-watch.js');
+    const { ioTimeColumns } = await import('../../src/load/watch-queries.js');
     expect(ioTimeColumns(new Set(['calls', 'blk_read_time', 'blk_write_time']))).toEqual(['blk_read_time', 'blk_write_time']);
     expect(ioTimeColumns(new Set(['calls', 'shared_blk_read_time', 'shared_blk_write_time', 'local_blk_read_time', 'local_blk_write_time', 'temp_blk_read_time']))).toEqual([
       'shared_blk_read_time',
@@ -249,7 +249,7 @@ describe('database watch helpers', () => {
     ['WITH x AS (SELECT 1) SELECT * FROM x', false],
     ['settings_update()', false],
   ])('%s is session control: %s', async (query, expected) => {
-    const { isSessionControl } = await import('../../src/load/database-watch.js');
+    const { isSessionControl } = await import('../../src/load/stage-diff.js');
     expect(isSessionControl(query)).toBe(expected);
   });
 });
@@ -280,7 +280,7 @@ describe('pg_stat_statements resets and evictions (judgeStatementTracking)', () 
     [170002, new Set(['calls']), true, { info: true, statsSince: false }, /ALTER EXTENSION pg_stat_statements UPDATE/],
     [150000, new Set(['calls']), false, { info: false, statsSince: false }, /ALTER EXTENSION pg_stat_statements UPDATE/],
   ] as const)('server %i: detection from pg_stat_statements_info and stats_since', async (version, columns, hasInfo, expected, note) => {
-    const { trackingCapabilities } = await import('../../src/load/database-watch.js');
+    const { trackingCapabilities } = await import('../../src/load/watch-queries.js');
     const got = trackingCapabilities(version, columns, hasInfo);
     expect({ info: got.info, statsSince: got.statsSince }).toEqual(expected);
     if (note) expect(got.note).toMatch(note);
