@@ -22,6 +22,9 @@ export interface SqlToken {
 export interface ParsedStatement {
   type: string;
   node: Record<string, unknown>;
+  /** Where the statement's text starts and ends in the input (UTF-16 offsets; `end` excludes the `;`). */
+  start: number;
+  end: number;
 }
 
 /** A syntax error, with the offset (UTF-16) in the text where the parser stopped. */
@@ -62,10 +65,15 @@ async function createParser(): Promise<PgParser> {
       } catch (error) {
         throw syntaxError(error, sql);
       }
+      const toIndex = byteToIndex(sql);
       return (result.stmts ?? []).map((raw) => {
         const stmt = (raw.stmt ?? {}) as Record<string, Record<string, unknown>>;
         const type = Object.keys(stmt)[0] ?? 'unknown';
-        return { type, node: stmt[type] ?? {} };
+        // stmt_location/stmt_len count UTF-8 bytes; a length of 0 means "to the end of the string".
+        const startByte = raw.stmt_location ?? 0;
+        const start = toIndex(startByte);
+        const end = raw.stmt_len ? toIndex(startByte + raw.stmt_len) : sql.length;
+        return { type, node: stmt[type] ?? {}, start, end };
       });
     },
     scan(sql) {
