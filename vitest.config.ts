@@ -1,7 +1,8 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Projects: `unit` (pure logic, no server), `pg<major>` (integration tests
+ * Projects: `unit` (pure logic, no server), `hypopg` (advise, on Debian's PostgreSQL 15 with
+ * hypopg), `pg<major>` (integration tests
  * against a real PostgreSQL), and the timing-sensitive `load`, `html` and
  * `demo`. Each pg project starts its own embedded server of that major in a
  * fresh temp dir (test/support/global-setup.ts), unless
@@ -96,6 +97,18 @@ export default defineConfig({
           include: ['test/html/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        // `dbtune advise`: Debian's PostgreSQL 15 with hypopg (test/hypopg/global-setup.ts); skipped with a
+        // warning when it is not installed, unless DBTUNE_TEST_REQUIRE_HYPOPG=1.
+        test: {
+          setupFiles,
+          name: 'hypopg',
+          include: ['test/hypopg/**/*.test.ts'],
+          globalSetup: ['test/hypopg/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       ...majors.map((major) => ({

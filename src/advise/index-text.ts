@@ -1,0 +1,23 @@
+import { quoteIdent, quoteQualified } from '../db/identifiers.js';
+import type { Candidate, CandidateKey } from './candidates.js';
+
+/** `CREATE INDEX ON …` for a candidate: what hypopg_create_index is given. */
+export function createIndexText(candidate: Candidate): string {
+  const keys = candidate.keys.map(keySql).join(', ');
+  return `CREATE INDEX ON ${quoteQualified(candidate.table)} (${keys})${candidate.where ? ` WHERE ${candidate.where}` : ''}`;
+}
+
+function keySql(k: CandidateKey): string {
+  const t = k.term.kind === 'column' ? quoteIdent(k.term.column) : `(${k.term.expression})`;
+  return k.order === 'desc' ? `${t} DESC` : t;
+}
+
+/** A readable index name within PostgreSQL's 63 bytes: `idx_<table>_<keys>[_partial]`, made unique against `taken`. */
+export function indexName(candidate: Candidate, taken: Set<string>): string {
+  const words = candidate.keys.map((k) => (k.term.kind === 'column' ? k.term.column : k.term.expression).toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, ''));
+  const base = `idx_${candidate.table.name.toLowerCase().replace(/[^a-z0-9]+/g, '_')}_${words.join('_')}${candidate.where ? '_partial' : ''}`.slice(0, 58).replace(/_$/, '');
+  let name = base;
+  for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
+  taken.add(name);
+  return name;
+}

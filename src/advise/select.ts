@@ -1,0 +1,100 @@
+import type { Candidate } from './candidates.js';
+
+/**
+ * Greedy selection over what-if costs (pure; the costs come from a {@link WhatIfPlanner}).
+ * Each round adds the candidate that saves the most call-weighted cost given those already
+ * chosen — so one index that serves several statements beats one per statement — and only if
+ * it cuts some statement's cost by at least `minImprovement` of what it was before it.
+ */
+
+/** Generic-plan cost of statements with exactly a given set of hypothetical indexes present. */
+export interface WhatIfPlanner {
+  costs(indexes: readonly Candidate[], statements: readonly number[]): Promise<Map<number, number>>;
+}
+
+export interface WeightedStatement {
+  id: number;
+  calls: number;
+  /** Tables it reads, as `schema.name`: only indexes on these can change its plan. */
+  tables: string[];
+}
+
+export interface Chosen {
+  candidate: Candidate;
+  /** Statements whose cost it lowered when added, with cost before → after it. */
+  serves: Array<{ statement: number; before: number; after: number }>;
+  /** Call-weighted cost saved when it was added. */
+  saving: number;
+}
+
+export interface Selection {
+  /** Cost of each statement with no hypothetical index. */
+  baseline: Map<number, number>;
+  /** Cost with all chosen indexes. */
+  final: Map<number, number>;
+  chosen: Chosen[];
+  /** Per candidate not chosen: the largest share of one statement's cost it would have cut. */
+  rejected: Map<string, number>;
+  /** What-if evaluations run (plans asked for). */
+  evaluations: number;
+}
+
+export interface SelectOptions {
+  /** Share of a statement's cost an index must cut (0.5 = 50%). */
+  minImprovement: number;
+  /** At most this many indexes. Default 20. */
+  maxIndexes?: number;
+}
+
+const tableOf = (c: Candidate) => `${c.table.schema}.${c.table.name}`;
+
+export async function selectIndexes(planner: WhatIfPlanner, statements: readonly WeightedStatement[], candidates: readonly Candidate[], options: SelectOptions): Promise<Selection> {
+  const ids = statements.map((s) => s.id);
+  let evaluations = ids.length;
+  const baseline = await planner.costs([], ids);
+  const current = new Map(baseline);
+  const chosen: Chosen[] = [];
+  const rejected = new Map<string, number>();
+  let remaining = [...candidates];
+  const calls = new Map(statements.map((s) => [s.id, s.calls]));
+  const maxIndexes = options.maxIndexes ?? 20;
+
+  while (remaining.length && chosen.length < maxIndexes) {
+    const qualifying: Array<{ candidate: Candidate; costs: Map<number, number>; saving: number; serves: Chosen['serves'] }> = [];
+    for (const candidate of remaining) {
+      const affected = statements.filter((s) => s.tables.includes(tableOf(candidate))).map((s) => s.id);
+      if (!affected.length) continue;
+      const costs = await planner.costs([...chosen.map((c) => c.candidate), candidate], affected);
+      evaluations += affected.length;
+      let saving = 0;
+      let bestShare = 0;
+      const serves: Chosen['serves'] = [];
+      for (const id of affected) {
+        const before = current.get(id)!;
+        const after = costs.get(id)!;
+        if (!(after < before)) continue;
+        saving += (before - after) * (calls.get(id) ?? 1);
+        const share = before > 0 ? (before - after) / before : 0;
+        bestShare = Math.max(bestShare, share);
+        if (share >= options.minImprovement) serves.push({ statement: id, before, after });
+      }
+      rejected.set(candidate.id, Math.max(rejected.get(candidate.id) ?? 0, bestShare));
+      if (serves.length) qualifying.push({ candidate, costs, saving, serves });
+    }
+    const best = pickBest(qualifying);
+    if (!best) break;
+    chosen.push({ candidate: best.candidate, serves: best.serves, saving: best.saving });
+    rejected.delete(best.candidate.id);
+    for (const [id, cost] of best.costs) current.set(id, cost);
+    remaining = remaining.filter((c) => c !== best.candidate);
+  }
+  return { baseline, final: current, chosen, rejected, evaluations };
+}
+
+/** Near-equal savings (within 2%): the smaller index wins — a partial one, then fewer keys. */
+export function pickBest<T extends { candidate: Candidate; saving: number }>(options: readonly T[]): T | undefined {
+  const top = Math.max(...options.map((o) => o.saving));
+  const close = options.filter((o) => o.saving >= top * 0.98);
+  const rank = (o: T) => (o.candidate.where ? 0 : 10) + o.candidate.keys.length;
+  return [...close].sort((a, b) => rank(a) - rank(b) || b.saving - a.saving)[0];
+}

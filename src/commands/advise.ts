@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { DbtuneError } from '../errors.js';
+import { describeReadError, readInputFile } from '../files/input-file.js';
+import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
+import { InputProblemsError } from '../config/problems.js';
+import { emitReport } from '../report/emit.js';
+import { loadPgParser } from '../sql/pg-parser.js';
+import { connectionOptions, loadConfig, openSession, outputFormat, parseIntOption, type CommandHandler, type CommonOptions } from './shared.js';
+
+export interface AdviseCommandOptions extends CommonOptions {
+  top?: string;
+  statements?: string;
+  minImprovement?: string;
+  out?: string;
+}
+
+/** `--min-improvement 50%` (or `50`) → 0.5; from 1% to 100%. */
+export function parseShare(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(value);
+  const n = m ? Number(m[1]) : NaN;
+  if (!(n >= 1 && n <= 100)) throw new DbtuneError('USAGE', `--min-improvement must be a percentage from 1% to 100%, got ${JSON.stringify(value)}`);
+  return n / 100;
+}
+
+/** `dbtune advise`: indexes for the measured workload, scored with HypoPG; optionally written as an index set. */
+export const run: CommandHandler<AdviseCommandOptions> = async (_args, options, { io }) => {
+  const config = await loadConfig(options);
+  const format = outputFormat(options, config);
+  if (format === 'junit') throw new DbtuneError('USAGE', '--format junit is not available for advise: expected one of table, json, markdown');
+  const top = parseIntOption('--top', options.top, 1, 10_000) ?? 20;
+  const minImprovement = parseShare(options.minImprovement, 0.5);
+  if (options.out) await checkOutputFile(options.out, 'index-set');
+  const parser = await loadPgParser();
+  const { statementsFromFile, readPgStatStatements } = await import('../advise/workload.js');
+
+  let fileStatements;
+  if (options.statements) {
+    let text: string;
+    try {
+      text = await readInputFile(options.statements);
+    } catch (error) {
+      throw new InputProblemsError([{ file: options.statements, line: 0, col: 0, path: '', message: describeReadError(error) }]);
+    }
+    fileStatements = statementsFromFile(options.statements, text, parser);
+    if (!fileStatements.length) throw new InputProblemsError([{ file: options.statements, line: 0, col: 0, path: '', message: 'no SQL statement in the file' }]);
+  }
+
+  const session = await openSession(connectionOptions(options, config, io.env), 'dbtune advise');
+  try {
+    const workload = fileStatements ?? (await readPgStatStatements(session, parser, top));
+    const { advise } = await import('../advise/advise.js');
+    const advice = await advise(session, workload, { minImprovement });
+    const { adviseReport } = await import('../advise/advise-report.js');
+    if (options.out) {
+      const { renderIndexSet } = await import('../advise/set-yaml.js');
+      const setName = path.basename(options.out).replace(/\.ya?ml$/i, '') || 'advised';
+      await writeOutputFile(options.out, renderIndexSet(advice, setName), 'index-set');
+    }
+    const source = options.statements ? `statements in ${options.statements}` : `pg_stat_statements, top ${top} by total time`;
+    await emitReport(adviseReport(advice, { source, minImprovement, ...(options.out ? { out: options.out } : {}) }), format, io);
+    return 'ok';
+  } finally {
+    await session.close();
+  }
+};

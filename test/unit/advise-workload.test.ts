@@ -1,0 +1,52 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SqlSession } from '../../src/db/client.js';
+import { readPgStatStatements, statementsFromFile } from '../../src/advise/workload.js';
+import { InputProblemsError } from '../../src/config/problems.js';
+import { loadPgParser, type PgParser } from '../../src/sql/pg-parser.js';
+
+let parser: PgParser;
+beforeAll(async () => {
+  parser = await loadPgParser();
+});
+
+describe('advise workload', () => {
+  it('splits a SQL file with the parser, each statement one call, with file:line', () => {
+    const text = "-- hot\nSELECT 1;\n\n  SELECT 'a;b'\n  FROM t;\nSELECT 'é'; SELECT 2";
+    const statements = statementsFromFile('w.sql', text, parser);
+    expect(statements.map((s) => [s.query, s.origin, s.calls])).toEqual([
+      ['SELECT 1', 'w.sql:2', 1],
+      ["SELECT 'a;b'\n  FROM t", 'w.sql:4', 1],
+      ["SELECT 'é'", 'w.sql:6', 1],
+      ['SELECT 2', 'w.sql:6', 1],
+    ]);
+  });
+
+  it('refuses a file with a syntax error, at file:line:col (exit 2)', () => {
+    let error: unknown;
+    try {
+      statementsFromFile('w.sql', 'SELECT 1;\n  SELEC 2;', parser);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InputProblemsError);
+    expect((error as InputProblemsError).problems[0]).toMatchObject({ file: 'w.sql', line: 2, col: 3 });
+  });
+
+  it('keeps a pg_stat_statements text the parser rejects, with the reason, instead of dropping it', async () => {
+    const session = {
+      serverVersionNum: 150000,
+      async query(sql: string) {
+        if (sql.includes('pg_extension')) return [{ schema: 'public' }];
+        return [
+          { query: 'SELECT * FROM t WHERE id = $1', calls: '12', total_ms: 30 },
+          { query: 'SELECT * FROM t WHERE', calls: '3', total_ms: 10 },
+        ];
+      },
+    } as unknown as SqlSession;
+    const [good, bad] = await readPgStatStatements(session, parser, 20);
+    expect(good).toMatchObject({ id: 1, calls: 12, totalMs: 30 });
+    expect(good!.parsed?.type).toBe('SelectStmt');
+    expect(bad!.parsed).toBeUndefined();
+    expect(bad!.parseError).toMatch(/parser rejects the text: syntax error at end of input/);
+  });
+});
