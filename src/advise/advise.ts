@@ -122,7 +122,7 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
 
     const statements = workload.map((s): StatementOutcome => {
       const a = analyses.get(s.id)!;
-      const base = { id: s.id, origin: s.origin, query: s.query, calls: s.calls, ...(s.totalMs !== undefined ? { totalMs: s.totalMs } : {}) };
+      const base = { id: s.id, origin: s.origin, query: s.shown, calls: s.calls, ...(s.totalMs !== undefined ? { totalMs: s.totalMs } : {}) };
       const served = [...(servedBy.get(s.id) ?? [])];
       if (!a.ok) return { ...base, status: 'unusable', reason: a.reason, indexes: [], servedBy: [], notes: [] };
       const failure = failures.get(s.id);

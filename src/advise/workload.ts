@@ -3,12 +3,20 @@ import { DbtuneError, pgErrorFields } from '../errors.js';
 import { quoteIdent } from '../db/identifiers.js';
 import { InputProblemsError } from '../config/problems.js';
 import { SqlSyntaxError, type ParsedStatement, type PgParser } from '../sql/pg-parser.js';
+import { reportableQuery } from '../sql/reportable-query.js';
+import { stripControl } from '../text/safe-text.js';
 
 /** One statement of the workload advise works on. */
 export interface WorkloadStatement {
   /** 1-based, in workload order (most total time first for pg_stat_statements). */
   id: number;
+  /** As run: what is parsed and planned. */
   query: string;
+  /**
+   * As reported. From pg_stat_statements: without literals and comments (reportableQuery), as the
+   * database watch reports other sessions' statements; from a file: without control characters.
+   */
+  shown: string;
   calls: number;
   /** Total execution time (pg_stat_statements), when measured. */
   totalMs?: number;
@@ -60,7 +68,9 @@ export async function readPgStatStatements(session: SqlSession, parser: PgParser
       cause: error,
     });
   }
-  return rows.map((r, i) => withParse({ id: i + 1, query: r.query, calls: Number(r.calls), totalMs: r.total_ms, origin: 'pg_stat_statements' }, parser));
+  return Promise.all(
+    rows.map(async (r, i) => withParse({ id: i + 1, query: r.query, shown: await reportableQuery(r.query), calls: Number(r.calls), totalMs: r.total_ms, origin: 'pg_stat_statements' }, parser)),
+  );
 }
 
 /** The statements of a SQL file, split by PostgreSQL's parser, each weighted as one call. A syntax error is bad input (exit 2). */
@@ -76,7 +86,7 @@ export function statementsFromFile(file: string, text: string, parser: PgParser)
   return parsed.map((p, i) => {
     const query = text.slice(p.start, p.end).trim();
     const { line } = lineCol(text, p.start + (text.slice(p.start, p.end).length - text.slice(p.start, p.end).trimStart().length));
-    return { id: i + 1, query, calls: 1, origin: `${file}:${line}`, parsed: p };
+    return { id: i + 1, query, shown: stripControl(query), calls: 1, origin: `${file}:${line}`, parsed: p };
   });
 }
 
