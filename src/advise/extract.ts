@@ -1,70 +1,14 @@
-import { displayIdent, quoteLiteral } from '../db/identifiers.js';
+import { displayIdent } from '../db/identifiers.js';
 import type { ParsedStatement } from '../sql/pg-parser.js';
 import { termKey, type KeyTerm, type ParamUse, type StatementAnalysis, type TableAccess } from './access.js';
-import type { CatalogTable, TableCatalog } from './table-catalog.js';
+import { as, constant, list, maxParam, obj, Scope, str, type Node, type ScopeEntry } from './parse-tree.js';
+import type { TableCatalog } from './table-catalog.js';
 
 /**
  * From PostgreSQL's parse tree (libpg-query's JSON) to what a statement asks of each table:
  * equality, range, sort, grouping, join keys, expressions on columns, constant predicates.
  * Pure: the catalog is passed in (read once for all statements, by catalog.ts).
  */
-
-type Node = Record<string, unknown>;
-
-const obj = (v: unknown): Node | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : undefined);
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-/** The inner node of a wrapped node (`{ ColumnRef: {…} }`) if it has that type. */
-const as = (v: unknown, type: string): Node | undefined => obj(obj(v)?.[type]);
-const str = (v: unknown): string | undefined => {
-  const s = as(v, 'String')?.sval;
-  return typeof s === 'string' ? s : undefined;
-};
-
-/** Every table name a statement mentions (for the one catalog query). CTE names come along; they simply do not resolve. */
-export function referencedTables(statement: ParsedStatement): Array<{ schema?: string; name: string }> {
-  const found: Array<{ schema?: string; name: string }> = [];
-  const visit = (v: unknown, key?: string): void => {
-    if (Array.isArray(v)) return v.forEach((x) => visit(x));
-    const n = obj(v);
-    if (!n) return;
-    if ((key === 'RangeVar' || key === 'relation') && typeof n.relname === 'string') {
-      found.push(typeof n.schemaname === 'string' ? { schema: n.schemaname, name: n.relname } : { name: n.relname });
-    }
-    for (const [k, child] of Object.entries(n)) visit(child, k);
-  };
-  visit(statement.node);
-  return found;
-}
-
-interface ScopeEntry {
-  alias: string;
-  table: CatalogTable;
-  access: TableAccess;
-}
-
-class Scope {
-  readonly entries: ScopeEntry[] = [];
-  constructor(readonly parent?: Scope) {}
-
-  /** The table a column reference belongs to, the way PostgreSQL resolves it: innermost scope first. */
-  resolve(fields: string[]): { entry: ScopeEntry; column: string } | undefined {
-    for (let scope: Scope | undefined = this; scope; scope = scope.parent) {
-      if (fields.length === 1) {
-        const column = fields[0]!;
-        const matches = scope.entries.filter((e) => e.table.columns.includes(column));
-        if (matches.length === 1) return { entry: matches[0]!, column };
-        if (matches.length > 1) return undefined;
-      } else {
-        const column = fields[fields.length - 1]!;
-        const qualifier = fields[fields.length - 2]!;
-        const schema = fields.length >= 3 ? fields[fields.length - 3] : undefined;
-        const entry = scope.entries.find((e) => e.alias === qualifier && (schema === undefined || e.table.schema === schema));
-        if (entry) return entry.table.columns.includes(column) ? { entry, column } : undefined;
-      }
-    }
-    return undefined;
-  }
-}
 
 type Value = { kind: 'param'; number: number } | { kind: 'const'; sql: string } | { kind: 'outer' };
 type Term = { entry: ScopeEntry; term: KeyTerm; sql: string; column?: string };
@@ -353,30 +297,6 @@ class Extractor {
   }
 }
 
-/** SQL text of a literal (with its cast, if simple), or undefined when it is not one. */
-function constant(node: unknown): string | undefined {
-  const cast = as(node, 'TypeCast');
-  if (cast) {
-    const inner = constant(cast.arg);
-    const names = list(as(cast.typeName, 'TypeName')?.names ?? obj(cast.typeName)?.names).map(str);
-    const type = names[names.length - 1];
-    if (inner === undefined || type === undefined || list(obj(cast.typeName)?.arrayBounds).length) return undefined;
-    return `${inner}::${displayIdent(type)}`;
-  }
-  const c = as(node, 'A_Const');
-  if (!c) return undefined;
-  if (c.isnull) return 'NULL';
-  const s = obj(c.sval)?.sval;
-  if (typeof s === 'string') return quoteLiteral(s);
-  const i = obj(c.ival);
-  if (i) return String(i.ival ?? 0);
-  const f = obj(c.fval)?.fval;
-  if (typeof f === 'string') return f;
-  const b = obj(c.boolval);
-  if (b) return b.boolval ? 'true' : 'false';
-  return undefined;
-}
-
 /** What a statement asks of each table, or why nothing can be taken from it. */
 export function analyzeStatement(statement: ParsedStatement, catalog: TableCatalog): StatementAnalysis {
   const x = new Extractor(catalog);
@@ -407,15 +327,6 @@ export function analyzeStatement(statement: ParsedStatement, catalog: TableCatal
   const paramCount = maxParam(statement.node);
   const notes = [...x.notes, ...[...x.missing].map((m) => `table ${m} not found`)];
   return { ok: true, accesses: useful, params: x.params, paramCount, notes };
-}
-
-/** The highest `$n` anywhere in the statement: how many parameters EXECUTE must be given. */
-function maxParam(v: unknown): number {
-  if (Array.isArray(v)) return v.reduce((m: number, x) => Math.max(m, maxParam(x)), 0);
-  const n = obj(v);
-  if (!n) return 0;
-  const own = as(n, 'ParamRef')?.number;
-  return Math.max(typeof own === 'number' ? own : 0, ...Object.values(n).map(maxParam));
 }
 
 function dedupe(a: TableAccess): void {

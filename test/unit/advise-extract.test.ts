@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StatementAnalysis } from '../../src/advise/access.js';
-import { analyzeStatement, referencedTables } from '../../src/advise/extract.js';
+import { analyzeStatement } from '../../src/advise/extract.js';
+import { referencedTables } from '../../src/advise/parse-tree.js';
 import { TableCatalog } from '../../src/advise/table-catalog.js';
 import { loadPgParser, type PgParser } from '../../src/sql/pg-parser.js';
 
