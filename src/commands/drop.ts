@@ -1,6 +1,6 @@
 import { loadIndexSets } from '../config/load-index-sets.js';
 import { readCatalog } from '../indexing/catalog.js';
-import { indexKey, indexQualifiedName, type IndexDeclaration } from '../indexing/declaration.js';
+import { indexKey, indexQualifiedName, type IndexDeclaration } from '../model/declaration.js';
 import { planReport, planSqlScript } from '../indexing/index-report.js';
 import { indexState } from '../indexing/index-state.js';
 import { planDrop } from '../indexing/plan.js';

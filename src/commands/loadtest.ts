@@ -8,7 +8,7 @@ import { createLoadProgress } from '../load/load-progress.js';
 import type { LoadResult } from '../load/result.js';
 import { runScenario, type StagePlan } from '../load/run-scenario.js';
 import { readSavedResultOfKind } from '../explain/saved-result.js';
-import { describeEnvValue } from '../load/env-refs.js';
+import { describeEnvValue } from '../scenario/env-refs.js';
 import { checkTarget, parseTarget } from '../load/target.js';
 import { redactUrl } from '../redact-url.js';
 import { stageThresholds } from '../load/thresholds.js';

@@ -1,4 +1,4 @@
-import { displayQualified } from '../db/identifiers.js';
+import { displayQualified } from '../sql/identifiers.js';
 import { formatMs } from '../config/duration.js';
 import type { Paint } from '../report/render-table.js';
 import { describeBlocker, type BuildSnapshot } from './build-monitor.js';

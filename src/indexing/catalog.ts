@@ -1,5 +1,5 @@
 import type { SqlSession } from '../db/client.js';
-import type { QualifiedName } from '../db/identifiers.js';
+import type { QualifiedName } from '../sql/identifiers.js';
 
 /** One key or INCLUDE column of a live index, as the catalog has it. */
 export interface LiveIndexColumn {

@@ -1,10 +1,10 @@
 import type { SqlSession } from '../db/client.js';
-import { displayQualified, type QualifiedName } from '../db/identifiers.js';
+import { displayQualified, type QualifiedName } from '../sql/identifiers.js';
 import { pgErrorFields, type PgErrorFields } from '../errors.js';
 import { formatMs } from '../config/duration.js';
-import { sleep } from './sleep.js';
+import { sleep } from '../time/sleep.js';
 import { describeBlocker, snapshotBuilds, type BlockingSession, type BuildSnapshot } from './build-monitor.js';
-import { tableKey } from './declaration.js';
+import { tableKey } from '../model/declaration.js';
 import { analyzeSql, dropIndexSql } from './index-sql.js';
 import type { IndexPlan, PlannedStatement } from './plan.js';
 import { assertPlannedStatements } from './statement-check.js';

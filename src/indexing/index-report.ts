@@ -1,11 +1,11 @@
-import { displayQualified } from '../db/identifiers.js';
+import { displayQualified } from '../sql/identifiers.js';
 import { formatMs } from '../config/duration.js';
 import { columns, countLabels, type Report, type ReportRow, type RowStatus } from '../report/model.js';
 import { describeBlocker } from './build-monitor.js';
 import { formatDifference } from './compare.js';
 import type { AppliedAction, AppliedIndex, ExecutionResult } from './execute-plan.js';
 import type { IndexPlan } from './plan.js';
-import type { IndexDeclaration } from './declaration.js';
+import type { IndexDeclaration } from '../model/declaration.js';
 import { analyzeSql } from './index-sql.js';
 import type { RedundancyFinding, VerifiedIndex, VerifyStatus } from './verify.js';
 import { CHECK_COLUMNS, checkDocument, checkPassed, checkRow } from '../explain/explain-report.js';

@@ -1,6 +1,6 @@
 import type { SqlSession } from '../db/client.js';
-import { displayQualified } from '../db/identifiers.js';
-import { indexKey, indexQualifiedName, tableKey, type IndexDeclaration } from './declaration.js';
+import { displayQualified } from '../sql/identifiers.js';
+import { indexKey, indexQualifiedName, tableKey, type IndexDeclaration } from '../model/declaration.js';
 import { readCatalog, type CatalogSnapshot } from './catalog.js';
 import { indexState, type IndexState } from './index-state.js';
 import { shadowBuild } from './shadow.js';

@@ -1,8 +1,8 @@
 import type { SqlSession } from '../db/client.js';
-import { quoteIdent, quoteQualified, displayQualified } from '../db/identifiers.js';
+import { quoteIdent, quoteQualified, displayQualified } from '../sql/identifiers.js';
 import { pgErrorFields, type PgErrorFields } from '../errors.js';
 import { readCatalog, TEMP_SCHEMA, type LiveIndex } from './catalog.js';
-import { indexKey, tableKey, type IndexDeclaration } from './declaration.js';
+import { indexKey, tableKey, type IndexDeclaration } from '../model/declaration.js';
 import { createIndexSql } from './index-sql.js';
 import { loadPgParser } from '../sql/pg-parser.js';
 import { assertOneStatement } from '../sql/statement-guard.js';

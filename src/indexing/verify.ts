@@ -1,7 +1,7 @@
-import type { QualifiedName } from '../db/identifiers.js';
+import type { QualifiedName } from '../sql/identifiers.js';
 import type { LiveIndex, LiveIndexColumn, LiveTable } from './catalog.js';
 import type { Difference } from './compare.js';
-import { indexKey, tableKey, type IndexDeclaration } from './declaration.js';
+import { indexKey, tableKey, type IndexDeclaration } from '../model/declaration.js';
 import type { IndexState } from './index-state.js';
 import type { InspectedIndex } from './inspect.js';
 

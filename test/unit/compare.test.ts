@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareIndexes, describeKeyColumn, formatDifference, type Difference } from '../../src/indexing/compare.js';
-import type { IndexDeclaration } from '../../src/indexing/declaration.js';
+import type { IndexDeclaration } from '../../src/model/declaration.js';
 import type { LiveIndex, LiveIndexColumn } from '../../src/indexing/catalog.js';
 import { declaration, keyColumn, liveIndex } from './support/fixtures.js';
 

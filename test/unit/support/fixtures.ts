@@ -1,4 +1,4 @@
-import type { IndexDeclaration } from '../../../src/indexing/declaration.js';
+import type { IndexDeclaration } from '../../../src/model/declaration.js';
 import type { LiveIndex, LiveIndexColumn } from '../../../src/indexing/catalog.js';
 
 /** A plain btree declaration on public.orders (customer_id); override what a test is about. */

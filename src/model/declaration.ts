@@ -1,5 +1,8 @@
-import type { QualifiedName } from '../db/identifiers.js';
-import type { IndexMethod } from '../config/index-set-schema.js';
+import type { QualifiedName } from '../sql/identifiers.js';
+
+/** Access methods an index set may name (`using:`). */
+export const INDEX_METHODS = ['btree', 'hash', 'gist', 'spgist', 'gin', 'brin'] as const;
+export type IndexMethod = (typeof INDEX_METHODS)[number];
 
 /** Where something was declared, for messages that point back at the file. */
 export interface SourceLocation {
