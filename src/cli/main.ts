@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ExitCode, exitCodeForErrorClass, exitCodeForOutcome } from './exit-codes.js';
-import type { CommandHandler, CommandContext } from '../commands/shared.js';
+import type { CommandHandler, CommandContext } from '../commands/context.js';
 
 /**
  * The CLI only wires commands: each command module is imported when it runs,

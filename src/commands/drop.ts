@@ -9,7 +9,8 @@ import { assertPlannedStatements } from '../indexing/statement-check.js';
 import { emitReport, write } from '../report/emit.js';
 import { runPlansAndReport, withRunLock } from './run-plans.js';
 import { buildSettings, lockWaitOption, type ApplyOptions } from './apply.js';
-import { connectionOptions, loadConfig, openSession, outputFormat, type CommandHandler } from './shared.js';
+import type { CommandHandler } from './context.js';
+import { connectionOptions, loadConfig, openSession, outputFormat } from './shared.js';
 
 export interface DropOptions extends Pick<ApplyOptions, 'databaseUrl' | 'format' | 'json' | 'config' | 'lockTimeout' | 'maxWait' | 'lockWait'> {
   dryRun?: boolean;

@@ -5,9 +5,9 @@ import { DbtuneError } from '../errors.js';
 import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
 import { loadReport } from '../load/load-report.js';
 import { createLoadProgress } from '../load/load-progress.js';
-import type { LoadResult } from '../load/result.js';
+import type { LoadResult } from '../model/load-result.js';
 import { runScenario, type StagePlan } from '../load/run-scenario.js';
-import { readSavedResultOfKind } from '../explain/saved-result.js';
+import { readSavedResultOfKind } from '../model/saved-result.js';
 import { describeEnvValue } from '../scenario/env-refs.js';
 import { checkTarget, parseTarget } from '../load/target.js';
 import { redactUrl } from '../redact-url.js';
@@ -21,8 +21,8 @@ import { resolveConnectionOptions, type ConnectionOptions } from '../db/connecti
 import type { DatabaseThresholds, DatabaseWatch, WatchedIndex } from '../load/database-watch.js';
 import type { StageObserver } from '../load/run-scenario.js';
 import type { OutputFormat } from '../report/model.js';
-import type { CommandOutcome } from '../cli/exit-codes.js';
-import { connectionOptions, loadConfig, openSession, outputFormat, type CommandContext, type CommandHandler, type CommonOptions } from './shared.js';
+import type { CommandContext, CommandHandler, CommandOutcome } from './context.js';
+import { connectionOptions, loadConfig, openSession, outputFormat, type CommonOptions } from './shared.js';
 
 export interface LoadtestOptions extends CommonOptions {
   indexes?: string[];

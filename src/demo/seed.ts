@@ -25,6 +25,14 @@ export function seedSize(totalRows: number): SeedSize {
 
 export const DEMO_TENANTS = 200;
 
+/** The demo's database, created on the embedded server next to `postgres`. */
+export const DEMO_DATABASE = 'dbtune_demo';
+
+/** Creates the demo's (empty) database; `admin` is a session on another database of the server. */
+export async function createDemoDatabase(admin: SqlSession): Promise<void> {
+  await admin.query(`CREATE DATABASE ${DEMO_DATABASE}`);
+}
+
 /** Users who have conversations: a tenth, with ~20 each, so the conversation list is a real N+1 (1 + 10 queries). */
 export function activeUsers(size: SeedSize): number {
   return Math.max(1, Math.floor(size.users / 10));

@@ -1,6 +1,7 @@
 import type { SqlSession } from '../db/client.js';
 import { quoteLiteral } from '../sql/identifiers.js';
-import { pgErrorFields, type PgErrorFields } from '../errors.js';
+import { pgErrorFields } from '../errors.js';
+import type { PgErrorFields } from '../text/safe-error.js';
 import { formatMs } from '../config/duration.js';
 import type { CheckDeclaration } from '../model/declaration.js';
 import { evaluateExpectations, type AssertionResult, type Expectations } from './assertions.js';

@@ -1,6 +1,7 @@
 import type { SqlSession } from '../db/client.js';
 import { displayQualified, type QualifiedName } from '../sql/identifiers.js';
-import { pgErrorFields, type PgErrorFields } from '../errors.js';
+import { pgErrorFields } from '../errors.js';
+import type { PgErrorFields } from '../text/safe-error.js';
 import { formatMs } from '../config/duration.js';
 import { sleep } from '../time/sleep.js';
 import { describeBlocker, snapshotBuilds, type BlockingSession, type BuildSnapshot } from './build-monitor.js';

@@ -1,6 +1,7 @@
 import type { SqlSession } from '../db/client.js';
 import { quoteIdent, quoteQualified, displayQualified } from '../sql/identifiers.js';
-import { pgErrorFields, type PgErrorFields } from '../errors.js';
+import { pgErrorFields } from '../errors.js';
+import type { PgErrorFields } from '../text/safe-error.js';
 import { readCatalog, TEMP_SCHEMA, type LiveIndex } from './catalog.js';
 import { indexKey, tableKey, type IndexDeclaration } from '../model/declaration.js';
 import { createIndexSql } from './index-sql.js';

@@ -1,4 +1,4 @@
-import type { ThresholdResult } from './result.js';
+import type { ThresholdResult } from '../model/load-result.js';
 import type { KnownTables, StageDatabase } from './stage-database.js';
 import { formatPercent } from './thresholds.js';
 

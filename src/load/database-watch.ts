@@ -2,7 +2,7 @@ import type { SqlSession } from '../db/client.js';
 import { quoteIdent } from '../sql/identifiers.js';
 import { reportableQuery } from '../sql/reportable-query.js';
 import { sleep } from '../time/sleep.js';
-import type { ThresholdResult } from './result.js';
+import type { ThresholdResult } from '../model/load-result.js';
 import { evaluateDatabaseThresholds, type DatabaseThresholds } from './database-thresholds.js';
 import type { IndexUse, StageDatabase, TableActivity, TopStatement } from './stage-database.js';
 

@@ -4,7 +4,7 @@ import { completeCloseDelimited, connectVerified, pickWith, resetParser, type Au
 import { generatorSaturated, waitBeforeReconnect } from './generator-health.js';
 import { WeightedPicker, userSeed } from './mix-picker.js';
 import type { MixEntry } from './request-mix.js';
-import type { GeneratorLoad } from './result.js';
+import type { GeneratorLoad } from '../model/load-result.js';
 import { StageRecorder, round } from './stage-recorder.js';
 
 /**

@@ -1,5 +1,5 @@
 import { stripControl } from '../text/safe-text.js';
-import type { LoadResult, StageResult, ThresholdResult } from './result.js';
+import type { LoadResult, StageResult, ThresholdResult } from '../model/load-result.js';
 
 /**
  * A self-contained HTML report of a load test: one file with inline CSS and one

@@ -1,4 +1,4 @@
-import type { MixShare } from './result.js';
+import type { MixShare } from '../model/load-result.js';
 
 /**
  * The request mix a stage actually sent, and whether two stages' mixes

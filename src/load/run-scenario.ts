@@ -3,7 +3,7 @@ import { DbtuneError } from '../errors.js';
 import { runStage, type StageMeasurement, type StageRunOptions } from './engine.js';
 import { stageMix } from './mix-stats.js';
 import { buildRequestMix } from './request-mix.js';
-import type { StageResult, ThresholdResult } from './result.js';
+import type { StageResult, ThresholdResult } from '../model/load-result.js';
 import type { StageRecorder } from './stage-recorder.js';
 import { evaluateThresholds, maxSustainedUsers, type Thresholds } from './thresholds.js';
 

@@ -1,5 +1,5 @@
 import * as hdr from 'hdr-histogram-js';
-import type { ErrorCounts, LatencySummary, RequestStats, TimelinePoint } from './result.js';
+import type { ErrorCounts, LatencySummary, RequestStats, TimelinePoint } from '../model/load-result.js';
 
 /**
  * dbtune's own measurements of one stage, fed from every response: an HDR

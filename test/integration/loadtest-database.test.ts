@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StageDatabase } from '../../src/load/database-watch.js';
-import type { LoadResult } from '../../src/load/result.js';
+import type { LoadResult } from '../../src/model/load-result.js';
 import { runCli, startCli, useTestDatabase, withDatabase, writeTempFile } from '../support/database.js';
 import { startTarget, type TestTarget } from '../support/http-target.js';
 import { waitForBackends, waitForBackendsGone } from '../support/server-state.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { StageDatabase } from '../../src/load/database-watch.js';
-import type { LoadResult } from '../../src/load/result.js';
+import type { LoadResult } from '../../src/model/load-result.js';
 import { runCli, useTestDatabase, withDatabase, writeTempFile } from '../support/database.js';
 import { startTarget, type TestTarget } from '../support/http-target.js';
 
