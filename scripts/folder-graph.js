@@ -2,8 +2,10 @@
 /**
  * Prints the import graph between src/'s top-level folders (a file directly in
  * src/ counts as a node of its own, named after the file) and exits 1 when the
- * tree breaks one of the structure rules below. Plain Node, no dependencies:
- * `npm run check:structure`.
+ * tree breaks one of the structure rules below: a cycle between folders, a
+ * forbidden arrow, a package imported outside the one file that owns it, SQL
+ * text in src/commands/, a src/ file over 350 lines. Plain Node, no
+ * dependencies: `npm run check:structure`.
  *
  * Imports read: static `import … from '…'`, `import '…'`, `export … from '…'`
  * and dynamic `import('…')`, type-only ones included (a type import is still an
@@ -40,6 +42,9 @@ const FORBIDDEN = [
     { from, to: 'commands', why: 'no core folder imports commands' },
   ]),
 ];
+
+/** Packages only one file may import: the rest depend on the small interface that file owns. */
+const SOLE_IMPORTERS = { autocannon: 'src/load/engine/autocannon/engine.ts' };
 
 const SQL_START = /^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WITH)\b/;
 
@@ -172,6 +177,8 @@ for (const file of files) {
   }
   const { code, strings } = scan(text);
   for (const specifier of importsOf(code)) {
+    const pkg = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+    if (SOLE_IMPORTERS[pkg] && SOLE_IMPORTERS[pkg] !== rel) problems.push(`${rel} imports ${specifier}: only ${SOLE_IMPORTERS[pkg]} imports ${pkg}`);
     const target = resolveImport(file, specifier);
     if (!target) continue;
     const to = nodeOf(target);

@@ -6,6 +6,7 @@ import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
 import { loadReport } from '../load/load-report.js';
 import { createLoadProgress } from '../load/load-progress.js';
 import type { LoadResult } from '../model/load-result.js';
+import { autocannonEngine } from '../load/engine/autocannon/engine.js';
 import { runScenario, type StagePlan } from '../load/run-scenario.js';
 import { readSavedResultOfKind } from '../model/saved-result.js';
 import { describeEnvValue } from '../scenario/env-refs.js';
@@ -82,6 +83,7 @@ async function runAndReport({ scenario, target, stages, timeoutMs, baseline, wat
   const startedAt = new Date().toISOString();
   const outcome = await runScenario({
     scenario,
+    engine: autocannonEngine,
     target,
     stages,
     timeoutMs,
