@@ -2,7 +2,7 @@ import { loadIndexSets } from '../config/load-index-sets.js';
 import { parseDuration } from '../config/duration.js';
 import type { ProjectConfig } from '../config/project-config.js';
 import { DbtuneError } from '../errors.js';
-import { DEFAULT_BUILD_SETTINGS, type BuildSettings } from '../indexing/execute-plan.js';
+import { DEFAULT_BUILD_SETTINGS, type BuildSettings } from '../indexing/execute/settings.js';
 import { inspectIndexes } from '../indexing/inspect.js';
 import { planIndexes } from '../indexing/plan.js';
 import type { CommandHandler } from './context.js';

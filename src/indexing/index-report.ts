@@ -3,7 +3,7 @@ import { formatMs } from '../config/duration.js';
 import { columns, countLabels, type Report, type ReportPart, type ReportRow, type RowStatus } from '../report/model.js';
 import { describeBlocker } from './build-monitor.js';
 import { formatDifference } from './compare.js';
-import type { AppliedAction, AppliedIndex, ExecutionResult } from './execute-plan.js';
+import type { AppliedAction, AppliedIndex, ExecutionResult } from './execute/results.js';
 import type { IndexPlan } from './plan.js';
 import type { IndexDeclaration } from '../model/declaration.js';
 import { analyzeSql } from './index-sql.js';
