@@ -1,6 +1,6 @@
 import { displayQualified } from '../sql/identifiers.js';
 import type { PgErrorFields } from '../text/safe-error.js';
-import type { BuildProgress, LiveIndex } from './catalog.js';
+import type { BuildProgress, LiveIndex } from './live-catalog.js';
 import { compareIndexes, formatDifference, type Difference } from './compare.js';
 import type { IndexDeclaration } from '../model/declaration.js';
 

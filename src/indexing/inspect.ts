@@ -1,14 +1,14 @@
 import type { SqlSession } from '../db/client.js';
 import { displayQualified } from '../sql/identifiers.js';
 import { indexKey, indexQualifiedName, tableKey, type IndexDeclaration } from '../model/declaration.js';
-import { readCatalog, type CatalogSnapshot } from './catalog.js';
+import { readCatalog } from './catalog.js';
+import type { CatalogSnapshot, LiveIndex } from './live-catalog.js';
 import { indexState, type IndexState } from './index-state.js';
 import { shadowBuild } from './shadow.js';
 import { uncoveredPartitions, type PartitionChild } from './partitions.js';
 import { rebuildName } from './rebuild-name.js';
 import { compareIndexes } from './compare.js';
 import { comparableFromCatalog, declaredFromCatalog } from './structural.js';
-import type { LiveIndex } from './catalog.js';
 
 export interface InspectedIndex {
   declaration: IndexDeclaration;

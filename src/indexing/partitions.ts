@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { displayQualified, MAX_IDENTIFIER_BYTES, quoteQualified, type QualifiedName } from '../sql/identifiers.js';
-import type { LiveIndex, LiveTable, PartitionNode } from './catalog.js';
+import type { LiveIndex, LiveTable, PartitionNode } from './live-catalog.js';
 import type { IndexDeclaration } from '../model/declaration.js';
 import { createIndexSql, dropIndexSql } from './index-sql.js';
 

@@ -6,7 +6,7 @@ import { indexQualifiedName, type IndexDeclaration } from '../model/declaration.
 import { createIndexSql, dropIndexSql, renameIndexSql } from './index-sql.js';
 import type { IndexState } from './index-state.js';
 import type { InspectedIndex } from './inspect.js';
-import type { LiveIndex } from './catalog.js';
+import type { LiveIndex } from './live-catalog.js';
 
 /** What `apply` will do about one index. */
 export type PlannedAction =

@@ -1,5 +1,5 @@
 import { displayIdent } from '../sql/identifiers.js';
-import type { LiveIndex, LiveIndexColumn } from './catalog.js';
+import type { LiveIndex, LiveIndexColumn } from './live-catalog.js';
 import type { IndexDeclaration } from '../model/declaration.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { QualifiedName } from '../sql/identifiers.js';
-import type { LiveIndex, LiveIndexColumn, LiveTable } from './catalog.js';
+import type { LiveIndex, LiveIndexColumn, LiveTable } from './live-catalog.js';
 import type { Difference } from './compare.js';
 import { indexKey, tableKey, type IndexDeclaration } from '../model/declaration.js';
 import type { IndexState } from './index-state.js';
