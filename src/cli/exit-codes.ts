@@ -1,7 +1,7 @@
 import type { CommandOutcome } from '../commands/context.js';
 import type { ErrorClass } from '../errors.js';
 
-/** Exit codes, the same for every command (PRODUCT.md). */
+/** Exit codes, the same for every command (README: Output and exit codes). */
 export const ExitCode = {
   /** Everything asked for holds. */
   Ok: 0,

@@ -1,7 +1,7 @@
 import type { SqlSession } from '../db/client.js';
 
 /**
- * The demo's data: tables shaped like the field reports' apps (a travel
+ * The demo's data: tables shaped like real apps' (a travel
  * assistant's conversations and expenses, a CRM's leads per tenant, profiles
  * looked up by lower(handle), events with a JSONB payload), filled with
  * generate_series in a few statements, not row by row. No index beyond the

@@ -1,4 +1,5 @@
 import type { SqlSession } from '../db/client.js';
+import { qualifiedKey } from '../sql/identifiers.js';
 import { catalogSql } from './catalog-sql.js';
 import type { BuildProgress, CatalogRequest, CatalogSnapshot, LiveIndex, LiveIndexColumn, LiveTable } from './live-catalog.js';
 
@@ -19,11 +20,11 @@ export async function readCatalog(session: SqlSession, request: CatalogRequest):
   const indexes = new Map<string, LiveIndex>();
   for (const r of raw.indexes ?? []) {
     const index = toLiveIndex(r);
-    indexes.set(`${index.schema}\u0000${index.name}`, index);
+    indexes.set(qualifiedKey(index), index);
   }
   const tables = new Map<string, LiveTable>();
   for (const t of raw.tables ?? []) {
-    tables.set(`${t.schema}\u0000${t.name}`, {
+    tables.set(qualifiedKey(t), {
       schema: t.schema,
       name: t.name,
       oid: t.oid,

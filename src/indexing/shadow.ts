@@ -1,5 +1,5 @@
 import type { SqlSession } from '../db/client.js';
-import { quoteIdent, quoteQualified, displayQualified } from '../sql/identifiers.js';
+import { qualifiedKey, quoteIdent, quoteQualified, displayQualified } from '../sql/identifiers.js';
 import { pgErrorFields } from '../errors.js';
 import type { PgErrorFields } from '../text/safe-error.js';
 import { readCatalog } from './catalog.js';
@@ -110,7 +110,7 @@ export async function shadowBuild(session: SqlSession, declarations: readonly In
         tables: [],
       });
       for (const declaration of built) {
-        const shadow = snapshot.indexes.get(`${TEMP_SCHEMA}\u0000${shadowNames.get(indexKey(declaration))!}`);
+        const shadow = snapshot.indexes.get(qualifiedKey({ schema: TEMP_SCHEMA, name: shadowNames.get(indexKey(declaration))! }));
         if (shadow) result.normalized.set(indexKey(declaration), shadow);
       }
     }

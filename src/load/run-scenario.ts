@@ -4,6 +4,7 @@ import type { LiveFigures, LoadEnd, LoadEngine, LoadRequests } from './engine/lo
 import { stageMix } from './mix-stats.js';
 import { buildRequestMix } from './request-mix.js';
 import type { StageResult, ThresholdResult } from '../model/load-result.js';
+import { round } from '../report/round.js';
 import { evaluateThresholds, maxSustainedUsers, type Thresholds } from './thresholds.js';
 
 /**
@@ -120,7 +121,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
       stage: number,
       users: plan.users,
       duration_s: plan.durationMs / 1000,
-      measured_s: Math.round(seconds * 1000) / 1000,
+      measured_s: round(seconds, 3),
       passed,
       skipped: false,
       ...total,

@@ -1,6 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
 import type { ErrorCounts, LatencySummary, RequestStats, TimelinePoint } from '../model/load-result.js';
 import type { LiveFigures, StageFigures, StageRecording } from './engine/load-engine.js';
+import { round } from '../report/round.js';
 
 /**
  * dbtune's own measurements of one stage, fed from every response: an HDR
@@ -187,9 +188,4 @@ function summarize(histogram: hdr.Histogram): LatencySummary {
     max: ms(histogram.maxValue),
     mean: ms(histogram.mean),
   };
-}
-
-export function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }

@@ -26,7 +26,7 @@ export interface LatencySummary {
 export type ErrorCounts = Record<string, number>;
 
 export interface ThresholdResult {
-  /** `success_rate`, `max_error_rate`, `p50`…`p99`, `rps` (database ones in issue 6). */
+  /** `success_rate`, `max_error_rate`, `p50`…`p99`, `rps`, and the database ones (`queries_per_request`, `cache_hit_ratio`, …). */
   name: string;
   /** The limit as written, e.g. `99%` or `50ms`. */
   limit: string;
@@ -105,7 +105,7 @@ export interface StageResult extends RequestStats {
   mix?: MixShare[];
   timeline: TimelinePoint[];
   generator?: GeneratorLoad;
-  /** Issue 6: what PostgreSQL saw during the stage. */
+  /** What PostgreSQL saw during the stage (load/stage-database.ts: StageDatabase), when the database was watched. */
   database?: unknown;
 }
 

@@ -5,7 +5,8 @@ import { generatorSaturated, waitBeforeReconnect } from '../../generator-health.
 import { WeightedPicker, userSeed } from '../../mix-picker.js';
 import type { MixEntry } from '../../request-mix.js';
 import type { GeneratorLoad } from '../../../model/load-result.js';
-import { StageRecorder, round } from '../../stage-recorder.js';
+import { StageRecorder } from '../../stage-recorder.js';
+import { round } from '../../../report/round.js';
 import type { LiveFigures, LoadEngine, LoadEnd, LoadRequests, StageMeasurement } from '../load-engine.js';
 import { rampSteps } from '../ramp-steps.js';
 import { checkAutocannonInternals } from './internals.js';
