@@ -5,7 +5,7 @@
  * Tests assert codes, not wording.
  */
 
-import { safeErrorFields } from './text/safe-error.js';
+import { safeErrorFields, type PgErrorFields } from './text/safe-error.js';
 
 /** What kind of failure an error is; decides the exit code. */
 export type ErrorClass =
@@ -56,20 +56,11 @@ export class DbtuneError extends Error {
   }
 }
 
-/** PostgreSQL's own error fields, kept as they came (node-postgres names). */
-export interface PgErrorFields {
-  /** SQLSTATE, e.g. `23505` for unique_violation. */
-  code?: string;
-  message: string;
-  detail?: string;
-  hint?: string;
-}
-
 /**
  * Reads PostgreSQL's fields off anything node-postgres threw — the one door
  * through which server errors enter results and reports, so it hands them
  * over safe to print: row values out of integrity errors' details, control
- * characters out of every field (report/safe-error.ts).
+ * characters out of every field (text/safe-error.ts).
  */
 export function pgErrorFields(error: unknown): PgErrorFields {
   if (error !== null && typeof error === 'object') {

@@ -1,4 +1,4 @@
-import type { QualifiedName } from '../db/identifiers.js';
+import type { QualifiedName } from '../sql/identifiers.js';
 
 /**
  * What one statement asks of each table it reads: the facts candidate indexes are made from.

@@ -1,4 +1,4 @@
-import { displayQualified } from '../db/identifiers.js';
+import { displayQualified } from '../sql/identifiers.js';
 import { columns, countLabels, type Report, type RowStatus } from '../report/model.js';
 import type { Advice, StatementStatus } from './advise.js';
 import { describeKeys, fmtBytes, fmtCost, pct } from './set-yaml.js';

@@ -1,5 +1,5 @@
 import type { SqlSession } from '../db/client.js';
-import type { QualifiedName } from '../db/identifiers.js';
+import type { QualifiedName } from '../sql/identifiers.js';
 import type { StatementAnalysis } from './access.js';
 import { generateCandidates, type Candidate, type CandidateKey } from './candidates.js';
 import { readIndexes, readTables, readWriteCounts } from './catalog.js';

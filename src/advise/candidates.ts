@@ -1,4 +1,4 @@
-import type { QualifiedName } from '../db/identifiers.js';
+import type { QualifiedName } from '../sql/identifiers.js';
 import { termKey, type KeyTerm, type SortTerm, type TableAccess } from './access.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { SqlSession } from '../db/client.js';
-import type { QualifiedName } from '../db/identifiers.js';
+import type { QualifiedName } from '../sql/identifiers.js';
 import type { ExistingIndex } from './coverage.js';
 import type { CatalogTable } from './table-catalog.js';
 

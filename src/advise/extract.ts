@@ -1,4 +1,4 @@
-import { displayIdent } from '../db/identifiers.js';
+import { displayIdent } from '../sql/identifiers.js';
 import type { ParsedStatement } from '../sql/pg-parser.js';
 import { termKey, type KeyTerm, type ParamUse, type StatementAnalysis, type TableAccess } from './access.js';
 import { as, constant, list, maxParam, obj, Scope, str, type Node, type ScopeEntry } from './parse-tree.js';

@@ -1,4 +1,4 @@
-import { quoteIdent, quoteQualified } from '../db/identifiers.js';
+import { quoteIdent, quoteQualified } from '../sql/identifiers.js';
 import type { Candidate, CandidateKey } from './candidates.js';
 
 /** `CREATE INDEX ON …` for a candidate: what hypopg_create_index is given. */

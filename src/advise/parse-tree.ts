@@ -1,4 +1,4 @@
-import { displayIdent, quoteLiteral } from '../db/identifiers.js';
+import { displayIdent, quoteLiteral } from '../sql/identifiers.js';
 import type { ParsedStatement } from '../sql/pg-parser.js';
 import type { TableAccess } from './access.js';
 import type { CatalogTable } from './table-catalog.js';

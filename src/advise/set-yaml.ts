@@ -1,4 +1,4 @@
-import { displayIdent, displayQualified } from '../db/identifiers.js';
+import { displayIdent, displayQualified } from '../sql/identifiers.js';
 import type { Advice, AdvisedIndex } from './advise.js';
 import { keyText } from './candidates.js';
 

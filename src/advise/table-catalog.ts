@@ -1,4 +1,4 @@
-import type { QualifiedName } from '../db/identifiers.js';
+import type { QualifiedName } from '../sql/identifiers.js';
 
 /** A table (or view, materialized view, partitioned table) as the catalog describes it. */
 export interface CatalogTable {

@@ -1,6 +1,6 @@
 import type { SqlSession } from '../db/client.js';
 import { DbtuneError, pgErrorFields } from '../errors.js';
-import { quoteIdent } from '../db/identifiers.js';
+import { quoteIdent } from '../sql/identifiers.js';
 import { InputProblemsError } from '../config/problems.js';
 import { SqlSyntaxError, type ParsedStatement, type PgParser } from '../sql/pg-parser.js';
 import { reportableQuery } from '../sql/reportable-query.js';

@@ -1,6 +1,7 @@
+import type { CommandOutcome } from '../commands/context.js';
 import type { ErrorClass } from '../errors.js';
 
-/** Exit codes, the same for every command (PRODUCT.md). */
+/** Exit codes, the same for every command (README: Output and exit codes). */
 export const ExitCode = {
   /** Everything asked for holds. */
   Ok: 0,
@@ -14,9 +15,6 @@ export const ExitCode = {
   Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
-
-/** What a command reports back to the CLI entry, which alone exits. */
-export type CommandOutcome = 'ok' | 'failed' | 'interrupted';
 
 export function exitCodeForOutcome(outcome: CommandOutcome): ExitCode {
   switch (outcome) {

@@ -1,6 +1,6 @@
 import { DbtuneError, errorClassOf, type ErrorClass } from '../errors.js';
 import { InputProblemsError } from '../config/problems.js';
-import type { CommandContext } from '../commands/shared.js';
+import type { CommandContext } from '../commands/context.js';
 import { stripControl, stripControlReplacer } from '../text/safe-text.js';
 
 /**

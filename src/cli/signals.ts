@@ -6,8 +6,8 @@ import { ExitCode } from './exit-codes.js';
  * The signals that stop a run: Ctrl-C, SIGTERM (what CI runners send on
  * cancel, and `kill`), SIGHUP (the terminal went away). All three stop the
  * run the same way; the exit code is 128 + the signal's number, as a shell
- * reports a process the signal ended: 130 for SIGINT (PRODUCT.md's
- * "interrupted"), 143 for SIGTERM, 129 for SIGHUP.
+ * reports a process the signal ended: 130 for SIGINT ("interrupted" in
+ * the README's exit codes), 143 for SIGTERM, 129 for SIGHUP.
  */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];

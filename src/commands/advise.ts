@@ -5,7 +5,8 @@ import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
 import { InputProblemsError } from '../config/problems.js';
 import { emitReport } from '../report/emit.js';
 import { loadPgParser } from '../sql/pg-parser.js';
-import { connectionOptions, loadConfig, openSession, outputFormat, parseIntOption, type CommandHandler, type CommonOptions } from './shared.js';
+import type { CommandHandler } from './context.js';
+import { connectionOptions, loadConfig, openSession, outputFormat, parseIntOption, type CommonOptions } from './shared.js';
 
 export interface AdviseCommandOptions extends CommonOptions {
   top?: string;

@@ -2,9 +2,10 @@ import { loadIndexSets } from '../config/load-index-sets.js';
 import { parseDuration } from '../config/duration.js';
 import type { ProjectConfig } from '../config/project-config.js';
 import { DbtuneError } from '../errors.js';
-import { DEFAULT_BUILD_SETTINGS, type BuildSettings } from '../indexing/execute-plan.js';
+import { DEFAULT_BUILD_SETTINGS, type BuildSettings } from '../indexing/execute/settings.js';
 import { inspectIndexes } from '../indexing/inspect.js';
 import { planIndexes } from '../indexing/plan.js';
+import type { CommandHandler } from './context.js';
 import { runPlansAndReport, withRunLock } from './run-plans.js';
 import {
   connectionOptions,
@@ -14,7 +15,6 @@ import {
   parseIntOption,
   refuseBrokenConcurrentBuilds,
   throwIfRejected,
-  type CommandHandler,
   type CommonOptions,
 } from './shared.js';
 

@@ -1,9 +1,10 @@
 import { DbtuneError } from '../errors.js';
 import { compareChecks, compareReport } from '../explain/compare-report.js';
-import { readSavedResult } from '../explain/saved-result.js';
+import { readSavedResult } from '../model/saved-result.js';
 import { compareLoadResults, loadCompareReport } from '../load/load-compare.js';
 import { emitReport } from '../report/emit.js';
-import { loadConfig, outputFormat, type CommandHandler, type CommonOptions } from './shared.js';
+import type { CommandHandler } from './context.js';
+import { loadConfig, outputFormat, type CommonOptions } from './shared.js';
 
 export interface CompareOptions extends CommonOptions {
   force?: boolean;

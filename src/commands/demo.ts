@@ -3,19 +3,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { CommandOutcome } from '../cli/exit-codes.js';
 import { connect } from '../db/client.js';
 import { resolveConnectionOptions } from '../db/connection-options.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../db/embedded-server.js';
-import { activeUsers, DEMO_TENANTS, seedDemo, seedSize } from '../demo/seed.js';
+import { activeUsers, createDemoDatabase, DEMO_DATABASE, DEMO_TENANTS, seedDemo, seedSize } from '../demo/seed.js';
 import { demoSummary } from '../demo/summary.js';
 import { DbtuneError } from '../errors.js';
 import { checkNewFile, checkOutputFile, createExclusiveFile, writeOutputFile } from '../files/output-file.js';
-import type { SavedExplain } from '../explain/saved-result.js';
-import type { LoadResult } from '../load/result.js';
+import type { SavedExplain } from '../model/explain-result.js';
+import type { LoadResult } from '../model/load-result.js';
 import { colorWanted, emitReport, write } from '../report/emit.js';
 import { ansiPaint, plainPaint } from '../report/render-table.js';
-import { parseIntOption, type CommandContext, type CommandHandler } from './shared.js';
+import type { CommandContext, CommandHandler, CommandOutcome } from './context.js';
+import { parseIntOption } from './shared.js';
 
 export interface DemoOptions {
   quick?: boolean;
@@ -54,7 +54,7 @@ export const run: CommandHandler<DemoOptions> = async (_args, options, context) 
   try {
     await step('Starting an embedded PostgreSQL and the demo API (loopback, free ports)');
     server = await startEmbeddedServer({ settings: { shared_preload_libraries: 'pg_stat_statements' } });
-    const databaseUrl = server.urlFor('dbtune_demo');
+    const databaseUrl = server.urlFor(DEMO_DATABASE);
     const size = seedSize(rows);
     await createAndSeed(server, size, io, signal);
     api = await startApi(databaseUrl);
@@ -123,11 +123,11 @@ export const run: CommandHandler<DemoOptions> = async (_args, options, context) 
 async function createAndSeed(server: EmbeddedServer, size: ReturnType<typeof seedSize>, io: CommandContext['io'], signal: AbortSignal): Promise<void> {
   const admin = await connect(resolveConnectionOptions({ databaseUrl: server.url, env: {} }), { applicationName: 'dbtune demo' });
   try {
-    await admin.query('CREATE DATABASE dbtune_demo');
+    await createDemoDatabase(admin);
   } finally {
     await admin.close();
   }
-  const session = await connect(resolveConnectionOptions({ databaseUrl: server.urlFor('dbtune_demo'), env: {} }), { applicationName: 'dbtune demo' });
+  const session = await connect(resolveConnectionOptions({ databaseUrl: server.urlFor(DEMO_DATABASE), env: {} }), { applicationName: 'dbtune demo' });
   try {
     // Seeding does not stop halfway: a Ctrl-C while the server started must not wait for it.
     if (signal.aborted) throw new DbtuneError('INTERRUPTED', 'interrupted before seeding');

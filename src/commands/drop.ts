@@ -1,6 +1,6 @@
 import { loadIndexSets } from '../config/load-index-sets.js';
 import { readCatalog } from '../indexing/catalog.js';
-import { indexKey, indexQualifiedName, type IndexDeclaration } from '../indexing/declaration.js';
+import { indexKey, indexQualifiedName, type IndexDeclaration } from '../model/declaration.js';
 import { planReport, planSqlScript } from '../indexing/index-report.js';
 import { indexState } from '../indexing/index-state.js';
 import { planDrop } from '../indexing/plan.js';
@@ -9,7 +9,8 @@ import { assertPlannedStatements } from '../indexing/statement-check.js';
 import { emitReport, write } from '../report/emit.js';
 import { runPlansAndReport, withRunLock } from './run-plans.js';
 import { buildSettings, lockWaitOption, type ApplyOptions } from './apply.js';
-import { connectionOptions, loadConfig, openSession, outputFormat, type CommandHandler } from './shared.js';
+import type { CommandHandler } from './context.js';
+import { connectionOptions, loadConfig, openSession, outputFormat } from './shared.js';
 
 export interface DropOptions extends Pick<ApplyOptions, 'databaseUrl' | 'format' | 'json' | 'config' | 'lockTimeout' | 'maxWait' | 'lockWait'> {
   dryRun?: boolean;

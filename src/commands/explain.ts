@@ -2,14 +2,15 @@ import { loadCheckFiles } from '../config/load-index-sets.js';
 import { parseDuration } from '../config/duration.js';
 import { DbtuneError } from '../errors.js';
 import { checkDocument, explainReport } from '../explain/explain-report.js';
-import { saveResult } from '../explain/saved-result.js';
+import { saveResult } from '../model/saved-result.js';
 import { checkOutputFile } from '../files/output-file.js';
 import { runContext } from '../report/run-context.js';
 import type { ConnectionOptions } from '../db/connection-options.js';
 import { runChecks, type CheckRunOptions } from '../explain/run-checks.js';
 import { resolveCheckRole, setCheckRole } from '../explain/check-role.js';
 import { emitReport } from '../report/emit.js';
-import { connectionOptions, loadConfig, openSession, outputFormat, parseIntOption, type CommandHandler, type CommonOptions } from './shared.js';
+import type { CommandHandler } from './context.js';
+import { connectionOptions, loadConfig, openSession, outputFormat, parseIntOption, type CommonOptions } from './shared.js';
 
 export interface ExplainOptions extends CommonOptions {
   runs?: string;

@@ -10,7 +10,7 @@ import { write } from '../report/emit.js';
 import { loadPgDeparser } from '../sql/pg-deparser.js';
 import { loadPgParser } from '../sql/pg-parser.js';
 import { stripControl, stripControlReplacer } from '../text/safe-text.js';
-import type { CommandHandler } from './shared.js';
+import type { CommandHandler } from './context.js';
 
 export interface ImportOptions {
   out?: string;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DbtuneError } from '../errors.js';
 import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
 import { write } from '../report/emit.js';
-import type { CommandHandler } from './shared.js';
+import type { CommandHandler } from './context.js';
 
 export interface InitOptions {
   force?: boolean;

@@ -5,10 +5,11 @@ import { DbtuneError } from '../errors.js';
 import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
 import { loadReport } from '../load/load-report.js';
 import { createLoadProgress } from '../load/load-progress.js';
-import type { LoadResult } from '../load/result.js';
+import type { LoadResult } from '../model/load-result.js';
+import { autocannonEngine } from '../load/engine/autocannon/engine.js';
 import { runScenario, type StagePlan } from '../load/run-scenario.js';
-import { readSavedResultOfKind } from '../explain/saved-result.js';
-import { describeEnvValue } from '../load/env-refs.js';
+import { readSavedResultOfKind } from '../model/saved-result.js';
+import { describeEnvValue } from '../scenario/env-refs.js';
 import { checkTarget, parseTarget } from '../load/target.js';
 import { redactUrl } from '../redact-url.js';
 import { stageThresholds } from '../load/thresholds.js';
@@ -18,11 +19,11 @@ import { runContext } from '../report/run-context.js';
 import { loadIndexSets } from '../config/load-index-sets.js';
 import type { ProjectConfig } from '../config/project-config.js';
 import { resolveConnectionOptions, type ConnectionOptions } from '../db/connection-options.js';
-import type { DatabaseThresholds, DatabaseWatch, WatchedIndex } from '../load/database-watch.js';
+import type { DatabaseThresholds, DatabaseWatch, WatchedIndex } from '../observe/database-watch.js';
 import type { StageObserver } from '../load/run-scenario.js';
 import type { OutputFormat } from '../report/model.js';
-import type { CommandOutcome } from '../cli/exit-codes.js';
-import { connectionOptions, loadConfig, openSession, outputFormat, type CommandContext, type CommandHandler, type CommonOptions } from './shared.js';
+import type { CommandContext, CommandHandler, CommandOutcome } from './context.js';
+import { connectionOptions, loadConfig, openSession, outputFormat, type CommonOptions } from './shared.js';
 
 export interface LoadtestOptions extends CommonOptions {
   indexes?: string[];
@@ -82,6 +83,7 @@ async function runAndReport({ scenario, target, stages, timeoutMs, baseline, wat
   const startedAt = new Date().toISOString();
   const outcome = await runScenario({
     scenario,
+    engine: autocannonEngine,
     target,
     stages,
     timeoutMs,
@@ -172,7 +174,7 @@ async function prepareDatabaseWatch(scenario: LoadedScenario, options: LoadtestO
 }
 
 async function startDatabaseWatch(setup: WatchSetup, signal: AbortSignal): Promise<StartedWatch> {
-  const { DatabaseWatch: Watch } = await import('../load/database-watch.js');
+  const { DatabaseWatch: Watch } = await import('../observe/database-watch.js');
   const session = await openSession(setup.connection, 'dbtune loadtest (database watch)');
   let watch: DatabaseWatch;
   try {

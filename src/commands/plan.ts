@@ -4,7 +4,8 @@ import { planIndexes } from '../indexing/plan.js';
 import { assertPlannedStatements } from '../indexing/statement-check.js';
 import { planReport, planSqlScript } from '../indexing/index-report.js';
 import { emitReport, write } from '../report/emit.js';
-import { connectionOptions, loadConfig, openSession, outputFormat, refuseBrokenConcurrentBuilds, throwIfRejected, type CommandHandler, type CommonOptions } from './shared.js';
+import type { CommandHandler } from './context.js';
+import { connectionOptions, loadConfig, openSession, outputFormat, refuseBrokenConcurrentBuilds, throwIfRejected, type CommonOptions } from './shared.js';
 
 export interface PlanOptions extends CommonOptions {
   rebuildDrift?: boolean;

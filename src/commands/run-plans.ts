@@ -2,14 +2,15 @@ import type { SqlSession } from '../db/client.js';
 import type { ConnectionOptions } from '../db/connection-options.js';
 import { acquireRunLock } from '../indexing/advisory-lock.js';
 import { createApplyProgress } from '../indexing/apply-progress.js';
-import { executePlans, type BuildSettings } from '../indexing/execute-plan.js';
+import { executePlans } from '../indexing/execute/execute-plans.js';
+import type { BuildSettings } from '../indexing/execute/settings.js';
 import { executionReport } from '../indexing/index-report.js';
 import type { IndexPlan } from '../indexing/plan.js';
 import type { OutputFormat } from '../report/model.js';
 import { colorWanted, emitReport, write } from '../report/emit.js';
 import { ansiPaint, plainPaint } from '../report/render-table.js';
-import type { CommandOutcome } from '../cli/exit-codes.js';
-import { openSession, type CommandContext } from './shared.js';
+import type { CommandContext, CommandOutcome } from './context.js';
+import { openSession } from './shared.js';
 
 /** Runs `body` holding the database's dbtune run lock (see advisory-lock.ts). */
 export async function withRunLock<T>(control: SqlSession, waitMs: number, context: CommandContext, body: () => Promise<T>): Promise<T> {

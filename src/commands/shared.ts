@@ -4,9 +4,7 @@ import { DbtuneError } from '../errors.js';
 import { InputProblemsError, type Problem } from '../config/problems.js';
 import { loadProjectConfig, type ProjectConfig } from '../config/project-config.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../report/model.js';
-import type { CommandIo } from '../report/emit.js';
 import type { Inspection } from '../indexing/inspect.js';
-import type { CommandOutcome } from '../cli/exit-codes.js';
 
 /** Options every database command takes. */
 export interface CommonOptions {
@@ -15,14 +13,6 @@ export interface CommonOptions {
   json?: boolean;
   config?: string;
 }
-
-export interface CommandContext {
-  io: CommandIo;
-  /** Aborted on Ctrl-C. */
-  signal: AbortSignal;
-}
-
-export type CommandHandler<O> = (args: string[], options: O, context: CommandContext) => Promise<CommandOutcome>;
 
 export async function loadConfig(options: CommonOptions): Promise<ProjectConfig> {
   return loadProjectConfig(options.config);

@@ -4,9 +4,11 @@ import { inspectIndexes } from '../indexing/inspect.js';
 import { findRedundancy, verifyIndex } from '../indexing/verify.js';
 import { emitReport } from '../report/emit.js';
 import { runChecks } from '../explain/run-checks.js';
+import { checksPart } from '../explain/explain-report.js';
 import { resolveCheckRole, setCheckRole } from '../explain/check-role.js';
 import { checkRunOptions } from './explain.js';
-import { connectionOptions, loadConfig, openSession, outputFormat, throwIfRejected, type CommandHandler, type CommonOptions } from './shared.js';
+import type { CommandHandler } from './context.js';
+import { connectionOptions, loadConfig, openSession, outputFormat, throwIfRejected, type CommonOptions } from './shared.js';
 
 export interface VerifyOptions extends CommonOptions {
   strict?: boolean;
@@ -41,7 +43,7 @@ export const run: CommandHandler<VerifyOptions> = async (files, options, context
     if (role && checks.length) await setCheckRole(session, role.name);
     const { results, interrupted } = await runChecks(session, checks, runOptions, context);
     const failInconclusive = options.failInconclusive ?? false;
-    const report = verifyReport(verified, findings, { version: session.serverVersion }, { results, failInconclusive }, options.strict ?? false);
+    const report = verifyReport(verified, findings, { version: session.serverVersion }, checksPart(results, failInconclusive), options.strict ?? false);
     report.notes.push(...inspection.notes);
     if (role && checks.length) report.notes.push(role.note);
     await emitReport(report, format, io);

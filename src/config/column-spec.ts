@@ -1,4 +1,4 @@
-import { parseIdentifier, type ParseResult } from '../db/identifiers.js';
+import { parseIdentifier, type ParseResult } from '../sql/identifiers.js';
 
 /** A key column written as a string: `"name [asc|desc] [nulls first|last]"`. */
 export interface ColumnSpec {

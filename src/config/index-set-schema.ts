@@ -1,15 +1,13 @@
 import { z } from 'zod';
 import { parseColumnSpec } from './column-spec.js';
-import { parseIdentifier, parseQualifiedName } from '../db/identifiers.js';
+import { parseIdentifier, parseQualifiedName } from '../sql/identifiers.js';
+import { INDEX_METHODS } from '../model/declaration.js';
 
 /**
  * The index-set file format (contract: extend it, do not rename keys).
  * The JSON Schema in `schemas/index-set.schema.json` is generated from this
  * (`npm run schemas`), so editors and dbtune check the same rules.
  */
-
-export const INDEX_METHODS = ['btree', 'hash', 'gist', 'spgist', 'gin', 'brin'] as const;
-export type IndexMethod = (typeof INDEX_METHODS)[number];
 
 const identifier = (what: string) =>
   z

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { parseQualifiedName, parseIdentifier, displayQualified } from '../db/identifiers.js';
+import { parseQualifiedName, parseIdentifier, displayQualified } from '../sql/identifiers.js';
 import { parseColumnSpec } from './column-spec.js';
 import { checksFileSchema, indexSetSchema, type CheckEntry, type IndexEntry, type IndexKeyEntry, type IndexSetFile } from './index-set-schema.js';
 import { InputProblemsError, type Problem } from './problems.js';
@@ -9,7 +9,7 @@ import { parseDuration } from './duration.js';
 import { loadPgParser, type PgParser } from '../sql/pg-parser.js';
 import { validateFragment, type FragmentKind } from '../sql/fragment.js';
 import { describeReadError, readInputFile } from '../files/input-file.js';
-import { indexKey, type IndexDeclaration, type IndexKey, type IndexSet, type CheckDeclaration } from '../indexing/declaration.js';
+import { indexKey, type IndexDeclaration, type IndexKey, type IndexSet, type CheckDeclaration } from '../model/declaration.js';
 
 /** Reads and YAML-parses files; unreadable files and syntax errors become problems. */
 async function readYamlSources(files: readonly string[], problems: Problem[]): Promise<YamlSource[]> {

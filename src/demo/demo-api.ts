@@ -6,7 +6,7 @@ import pg from 'pg';
  * The demo's HTTP API, run in a worker thread so that it has an event loop of
  * its own (the load generator runs on the main thread). It stands for the
  * user's application, so it talks to PostgreSQL with a plain `pg` pool like
- * an app would. Endpoints, from the field reports:
+ * an app would. Endpoints, each with a query shape real apps get slow on:
  *
  *   GET /api/profiles/:handle               profile by lower(handle)
  *   GET /api/conversations?user_id=         conversation list + last message of each (an N+1)
@@ -39,7 +39,7 @@ const routes: Array<[RegExp, Handler]> = [
     /^\/api\/conversations$/,
     async (params) => {
       const { rows } = await pool.query<{ id: string; title: string }>('SELECT id, title, updated_at FROM conversations WHERE user_id = $1 ORDER BY updated_at DESC LIMIT 10', [params.get('user_id')]);
-      // The N+1 the field reports described: one query per conversation for its last message.
+      // An N+1: one query per conversation for its last message.
       for (const row of rows) {
         const last = await pool.query('SELECT body, created_at FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC LIMIT 1', [row.id]);
         Object.assign(row, { last_message: last.rows[0] ?? null });

@@ -1,7 +1,7 @@
 import type { SqlSession } from '../db/client.js';
 
 /**
- * The demo's data: tables shaped like the field reports' apps (a travel
+ * The demo's data: tables shaped like real apps' (a travel
  * assistant's conversations and expenses, a CRM's leads per tenant, profiles
  * looked up by lower(handle), events with a JSONB payload), filled with
  * generate_series in a few statements, not row by row. No index beyond the
@@ -24,6 +24,14 @@ export function seedSize(totalRows: number): SeedSize {
 }
 
 export const DEMO_TENANTS = 200;
+
+/** The demo's database, created on the embedded server next to `postgres`. */
+export const DEMO_DATABASE = 'dbtune_demo';
+
+/** Creates the demo's (empty) database; `admin` is a session on another database of the server. */
+export async function createDemoDatabase(admin: SqlSession): Promise<void> {
+  await admin.query(`CREATE DATABASE ${DEMO_DATABASE}`);
+}
 
 /** Users who have conversations: a tenth, with ~20 each, so the conversation list is a real N+1 (1 + 10 queries). */
 export function activeUsers(size: SeedSize): number {

@@ -1,6 +1,6 @@
-import type { SavedExplain } from '../explain/saved-result.js';
-import type { StageDatabase } from '../load/database-watch.js';
-import type { LoadResult } from '../load/result.js';
+import type { SavedExplain } from '../model/explain-result.js';
+import type { StageDatabase } from '../model/stage-database.js';
+import type { LoadResult } from '../model/load-result.js';
 import { formatLatency, formatPercent } from '../load/thresholds.js';
 import { columns, type Report, type ReportRow } from '../report/model.js';
 

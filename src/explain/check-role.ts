@@ -1,5 +1,5 @@
 import type { SqlSession } from '../db/client.js';
-import { parseIdentifier, quoteIdent } from '../db/identifiers.js';
+import { parseIdentifier, quoteIdent } from '../sql/identifiers.js';
 import { DbtuneError } from '../errors.js';
 
 /**

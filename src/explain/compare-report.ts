@@ -1,6 +1,6 @@
 import { DbtuneError } from '../errors.js';
 import { columns, countLabels, type Report, type ReportRow } from '../report/model.js';
-import type { SavedCheck, SavedExplain } from './saved-result.js';
+import type { SavedCheck, SavedExplain } from '../model/explain-result.js';
 
 export type Verdict = 'faster' | 'slower' | 'no significant change' | 'status changed' | 'only before' | 'only after';
 

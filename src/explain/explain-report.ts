@@ -1,5 +1,5 @@
-import { columns, countLabels, type Report, type ReportColumn, type ReportRow, type RowStatus } from '../report/model.js';
-import type { PgErrorFields } from '../errors.js';
+import { columns, countLabels, type Report, type ReportColumn, type ReportPart, type ReportRow, type RowStatus } from '../report/model.js';
+import type { PgErrorFields } from '../text/safe-error.js';
 import type { AssertionResult } from './assertions.js';
 import type { CheckResult, CheckStatus, PlanOutcome } from './run-check.js';
 
@@ -97,6 +97,19 @@ export function checkDocument(result: CheckResult, failInconclusive: boolean) {
     ...outcomeDocument(result),
     ...(result.generic ? { generic: outcomeDocument(result.generic) } : {}),
   };
+}
+
+/** The checks' part of the `verify` report. */
+export function checksPart(results: readonly CheckResult[], failInconclusive: boolean): ReportPart<ReturnType<typeof checkDocument>> {
+  const part: ReportPart<ReturnType<typeof checkDocument>> = {
+    failing: results.filter((r) => !checkPassed(r, failInconclusive)).length,
+    documents: results.map((r) => checkDocument(r, failInconclusive)),
+  };
+  if (results.length) {
+    part.section = { title: 'checks', columns: CHECK_COLUMNS, rows: results.map((r) => checkRow(r, failInconclusive)) };
+    part.summary = `${results.length} ${results.length === 1 ? 'check' : 'checks'}: ${countLabels(results.map((r) => r.status))}`;
+  }
+  return part;
 }
 
 export function explainReport(results: readonly CheckResult[], server: { version: string }, options: { failInconclusive: boolean; interrupted: boolean }): Report {

@@ -1,8 +1,9 @@
 import type { SqlSession } from '../db/client.js';
-import { quoteLiteral } from '../db/identifiers.js';
-import { pgErrorFields, type PgErrorFields } from '../errors.js';
+import { quoteLiteral } from '../sql/identifiers.js';
+import { pgErrorFields } from '../errors.js';
+import type { PgErrorFields } from '../text/safe-error.js';
 import { formatMs } from '../config/duration.js';
-import type { CheckDeclaration } from '../indexing/declaration.js';
+import type { CheckDeclaration } from '../model/declaration.js';
 import { evaluateExpectations, type AssertionResult, type Expectations } from './assertions.js';
 import { parsePlan, percentile, summarizePlan, walk, type ParsedPlan } from './plan-tree.js';
 

@@ -1,5 +1,5 @@
 import type { SqlSession } from '../db/client.js';
-import type { CheckDeclaration } from '../indexing/declaration.js';
+import type { CheckDeclaration } from '../model/declaration.js';
 import { write, type CommandIo } from '../report/emit.js';
 import { DEFAULT_CHECK_SETTINGS, runCheck, type CheckResult } from './run-check.js';
 

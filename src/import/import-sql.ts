@@ -1,6 +1,6 @@
 import { indexSchema, type IndexEntry } from '../config/index-set-schema.js';
 import type { Problem } from '../config/problems.js';
-import { displayIdent } from '../db/identifiers.js';
+import { displayIdent } from '../sql/identifiers.js';
 import { canonicalExpression } from '../sql/canonical-expression.js';
 import type { PgDeparser } from '../sql/pg-deparser.js';
 import { SqlSyntaxError, type PgParser, type ParsedStatement, type SqlToken } from '../sql/pg-parser.js';

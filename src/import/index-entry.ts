@@ -1,5 +1,6 @@
-import { displayIdent } from '../db/identifiers.js';
-import { INDEX_METHODS, type IndexEntry, type IndexKeyEntry, type IndexMethod } from '../config/index-set-schema.js';
+import { displayIdent } from '../sql/identifiers.js';
+import type { IndexEntry, IndexKeyEntry } from '../config/index-set-schema.js';
+import { INDEX_METHODS, type IndexMethod } from '../model/declaration.js';
 import type { CanonicalExpression } from '../sql/canonical-expression.js';
 import type { FragmentKind } from '../sql/fragment.js';
 import type { IndexElementNode } from './default-index-name.js';

@@ -1,6 +1,6 @@
 import type { SqlSession } from '../db/client.js';
 import { DbtuneError } from '../errors.js';
-import { sleep } from './sleep.js';
+import { sleep } from '../time/sleep.js';
 
 /**
  * One dbtune run changing indexes per database at a time: a session-level

@@ -1,8 +1,8 @@
-import { displayQualified } from '../db/identifiers.js';
+import { displayQualified } from '../sql/identifiers.js';
 import { formatMs } from '../config/duration.js';
 import type { Paint } from '../report/render-table.js';
 import { describeBlocker, type BuildSnapshot } from './build-monitor.js';
-import type { ApplyEvent } from './execute-plan.js';
+import type { ApplyEvent } from './execute/results.js';
 
 /**
  * Turns apply's events into progress on stderr. On a terminal, one status

@@ -1,5 +1,5 @@
-import type { LiveIndex, LiveIndexColumn } from './catalog.js';
-import type { IndexDeclaration } from './declaration.js';
+import type { LiveIndex, LiveIndexColumn } from './live-catalog.js';
+import type { IndexDeclaration } from '../model/declaration.js';
 
 /** One field where the live index differs from its declaration. */
 export interface Difference {

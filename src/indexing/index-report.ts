@@ -1,15 +1,13 @@
-import { displayQualified } from '../db/identifiers.js';
+import { displayQualified } from '../sql/identifiers.js';
 import { formatMs } from '../config/duration.js';
-import { columns, countLabels, type Report, type ReportRow, type RowStatus } from '../report/model.js';
+import { columns, countLabels, type Report, type ReportPart, type ReportRow, type RowStatus } from '../report/model.js';
 import { describeBlocker } from './build-monitor.js';
 import { formatDifference } from './compare.js';
-import type { AppliedAction, AppliedIndex, ExecutionResult } from './execute-plan.js';
+import type { AppliedAction, AppliedIndex, ExecutionResult } from './execute/results.js';
 import type { IndexPlan } from './plan.js';
-import type { IndexDeclaration } from './declaration.js';
+import type { IndexDeclaration } from '../model/declaration.js';
 import { analyzeSql } from './index-sql.js';
 import type { RedundancyFinding, VerifiedIndex, VerifyStatus } from './verify.js';
-import { CHECK_COLUMNS, checkDocument, checkPassed, checkRow } from '../explain/explain-report.js';
-import type { CheckResult } from '../explain/run-check.js';
 
 /** Server facts every index report carries. */
 export interface ServerInfo {
@@ -213,7 +211,7 @@ export function verifyReport(
   verified: readonly VerifiedIndex[],
   findings: readonly RedundancyFinding[] | undefined,
   server: ServerInfo,
-  checks: { results: readonly CheckResult[]; failInconclusive: boolean } = { results: [], failInconclusive: false },
+  checks: ReportPart = { failing: 0, documents: [] },
   strict = false,
 ): Report {
   // --strict asks for proof: a definition that could not be compared is not proven.
@@ -242,11 +240,8 @@ export function verifyReport(
       })),
     });
   }
-  if (checks.results.length) {
-    sections.push({ title: 'checks', columns: CHECK_COLUMNS, rows: checks.results.map((r) => checkRow(r, checks.failInconclusive)) });
-  }
-  const failedChecks = checks.results.filter((r) => !checkPassed(r, checks.failInconclusive)).length;
-  const failing = verified.filter((v) => rowStatus(v.status) === 'fail').length + (findings?.length ?? 0) + failedChecks;
+  if (checks.section) sections.push(checks.section);
+  const failing = verified.filter((v) => rowStatus(v.status) === 'fail').length + (findings?.length ?? 0) + checks.failing;
   const passed = failing === 0;
   return {
     command: 'verify',
@@ -256,7 +251,7 @@ export function verifyReport(
     summary:
       `${verified.length} ${verified.length === 1 ? 'index' : 'indexes'}: ${countLabels(verified.map((v) => v.status))}` +
       (findings ? `; ${findings.length} redundant or duplicate` : '') +
-      (checks.results.length ? `; ${checks.results.length} ${checks.results.length === 1 ? 'check' : 'checks'}: ${countLabels(checks.results.map((r) => r.status))}` : ''),
+      (checks.summary ? `; ${checks.summary}` : ''),
     notes: [],
     document: {
       command: 'verify',
@@ -281,7 +276,7 @@ export function verifyReport(
             })),
           }
         : {}),
-      checks: checks.results.map((r) => checkDocument(r, checks.failInconclusive)),
+      checks: checks.documents,
     },
   };
 }

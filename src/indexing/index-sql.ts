@@ -1,5 +1,5 @@
-import { quoteIdent, quoteLiteral, quoteQualified, type QualifiedName } from '../db/identifiers.js';
-import type { IndexDeclaration, IndexKey } from './declaration.js';
+import { quoteIdent, quoteLiteral, quoteQualified, type QualifiedName } from '../sql/identifiers.js';
+import type { IndexDeclaration, IndexKey } from '../model/declaration.js';
 
 export interface CreateIndexOptions {
   concurrently: boolean;

@@ -1,8 +1,8 @@
-import { displayQualified } from '../db/identifiers.js';
-import type { PgErrorFields } from '../errors.js';
-import type { BuildProgress, LiveIndex } from './catalog.js';
+import { displayQualified } from '../sql/identifiers.js';
+import type { PgErrorFields } from '../text/safe-error.js';
+import type { BuildProgress, LiveIndex } from './live-catalog.js';
 import { compareIndexes, formatDifference, type Difference } from './compare.js';
-import type { IndexDeclaration } from './declaration.js';
+import type { IndexDeclaration } from '../model/declaration.js';
 
 /**
  * An index has a state, not a yes/no. `CREATE INDEX CONCURRENTLY IF NOT

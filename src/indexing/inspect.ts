@@ -1,14 +1,14 @@
 import type { SqlSession } from '../db/client.js';
-import { displayQualified } from '../db/identifiers.js';
-import { indexKey, indexQualifiedName, tableKey, type IndexDeclaration } from './declaration.js';
-import { readCatalog, type CatalogSnapshot } from './catalog.js';
+import { displayQualified, qualifiedKey } from '../sql/identifiers.js';
+import { indexKey, indexQualifiedName, tableKey, type IndexDeclaration } from '../model/declaration.js';
+import { readCatalog } from './catalog.js';
+import type { CatalogSnapshot, LiveIndex } from './live-catalog.js';
 import { indexState, type IndexState } from './index-state.js';
 import { shadowBuild } from './shadow.js';
 import { uncoveredPartitions, type PartitionChild } from './partitions.js';
 import { rebuildName } from './rebuild-name.js';
 import { compareIndexes } from './compare.js';
 import { comparableFromCatalog, declaredFromCatalog } from './structural.js';
-import type { LiveIndex } from './catalog.js';
 
 export interface InspectedIndex {
   declaration: IndexDeclaration;
@@ -90,7 +90,7 @@ export async function inspectIndexes(
     if (state.status === 'absent' && catalog.tables.get(tableKey(declaration.table))?.oid === null) {
       state.reason = `table ${displayQualified(declaration.table)} does not exist`;
     }
-    const leftover = catalog.indexes.get(`${declaration.table.schema}\u0000${rebuildName(declaration.name)}`);
+    const leftover = catalog.indexes.get(qualifiedKey({ schema: declaration.table.schema, name: rebuildName(declaration.name) }));
     const inspected: InspectedIndex = { declaration, state };
     // Rebuilds never run on partitioned indexes ('I'): only a plain index is a rebuild's copy.
     if (leftover?.relkind === 'i' && leftover.table?.name === declaration.table.name && leftover.table.schema === declaration.table.schema) {
@@ -122,7 +122,7 @@ async function inspectPartitions(session: SqlSession, indexes: InspectedIndex[],
   const children = names.length ? await readCatalog(session, { indexes: names, tables: [] }) : undefined;
   for (const { inspected, children: uncovered } of pending) {
     inspected.partitions = uncovered.map((child) => {
-      const live = children?.indexes.get(`${child.index.schema}\u0000${child.index.name}`);
+      const live = children?.indexes.get(qualifiedKey(child.index));
       return live ? { ...child, live } : child;
     });
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { displayQualified, MAX_IDENTIFIER_BYTES, quoteQualified, type QualifiedName } from '../db/identifiers.js';
-import type { LiveIndex, LiveTable, PartitionNode } from './catalog.js';
-import type { IndexDeclaration } from './declaration.js';
+import { displayQualified, MAX_IDENTIFIER_BYTES, qualifiedKey, quoteQualified, type QualifiedName } from '../sql/identifiers.js';
+import type { LiveIndex, LiveTable, PartitionNode } from './live-catalog.js';
+import type { IndexDeclaration } from '../model/declaration.js';
 import { createIndexSql, dropIndexSql } from './index-sql.js';
 
 /**
@@ -49,15 +49,15 @@ export function partitionIndexName(indexName: string, partition: string): string
  * index's tree (all of them when the index does not exist), parents first.
  */
 export function uncoveredPartitions(declaration: IndexDeclaration, table: LiveTable, live: LiveIndex | undefined): Omit<PartitionChild, 'live'>[] {
-  const attached = new Set((live?.partitions?.attached ?? []).map((t) => `${t.schema}\u0000${t.name}`));
-  const indexOf = new Map<string, QualifiedName>([[`${table.schema}\u0000${table.name}`, { schema: declaration.table.schema, name: declaration.name }]]);
+  const attached = new Set((live?.partitions?.attached ?? []).map(qualifiedKey));
+  const indexOf = new Map<string, QualifiedName>([[qualifiedKey(table), { schema: declaration.table.schema, name: declaration.name }]]);
   const children: Omit<PartitionChild, 'live'>[] = [];
   for (const node of table.partitions ?? []) {
-    const key = `${node.table.schema}\u0000${node.table.name}`;
+    const key = qualifiedKey(node.table);
     const index = { schema: node.table.schema, name: partitionIndexName(declaration.name, node.table.name) };
     indexOf.set(key, index);
     if (attached.has(key)) continue;
-    const parentIndex = indexOf.get(`${node.parent.schema}\u0000${node.parent.name}`);
+    const parentIndex = indexOf.get(qualifiedKey(node.parent));
     if (!parentIndex) continue;
     children.push({ node, index, parentIndex });
   }

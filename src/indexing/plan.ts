@@ -1,12 +1,12 @@
-import type { QualifiedName } from '../db/identifiers.js';
+import type { QualifiedName } from '../sql/identifiers.js';
 import { rebuildName } from './rebuild-name.js';
 export { rebuildName } from './rebuild-name.js';
 import { planPartitionedBuild, type PartitionChild } from './partitions.js';
-import { indexQualifiedName, type IndexDeclaration } from './declaration.js';
+import { indexQualifiedName, type IndexDeclaration } from '../model/declaration.js';
 import { createIndexSql, dropIndexSql, renameIndexSql } from './index-sql.js';
 import type { IndexState } from './index-state.js';
 import type { InspectedIndex } from './inspect.js';
-import type { LiveIndex } from './catalog.js';
+import type { LiveIndex } from './live-catalog.js';
 
 /** What `apply` will do about one index. */
 export type PlannedAction =

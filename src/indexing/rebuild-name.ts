@@ -1,4 +1,4 @@
-import { MAX_IDENTIFIER_BYTES } from '../db/identifiers.js';
+import { MAX_IDENTIFIER_BYTES } from '../sql/identifiers.js';
 
 /** `<name>_dbtune_new`, shortened so PostgreSQL does not truncate it. */
 export function rebuildName(name: string): string {

@@ -1,8 +1,10 @@
 import type { SqlSession } from '../db/client.js';
-import { quoteIdent, quoteQualified, displayQualified } from '../db/identifiers.js';
-import { pgErrorFields, type PgErrorFields } from '../errors.js';
-import { readCatalog, TEMP_SCHEMA, type LiveIndex } from './catalog.js';
-import { indexKey, tableKey, type IndexDeclaration } from './declaration.js';
+import { qualifiedKey, quoteIdent, quoteQualified, displayQualified } from '../sql/identifiers.js';
+import { pgErrorFields } from '../errors.js';
+import type { PgErrorFields } from '../text/safe-error.js';
+import { readCatalog } from './catalog.js';
+import { TEMP_SCHEMA, type LiveIndex } from './live-catalog.js';
+import { indexKey, tableKey, type IndexDeclaration } from '../model/declaration.js';
 import { createIndexSql } from './index-sql.js';
 import { loadPgParser } from '../sql/pg-parser.js';
 import { assertOneStatement } from '../sql/statement-guard.js';
@@ -108,7 +110,7 @@ export async function shadowBuild(session: SqlSession, declarations: readonly In
         tables: [],
       });
       for (const declaration of built) {
-        const shadow = snapshot.indexes.get(`${TEMP_SCHEMA}\u0000${shadowNames.get(indexKey(declaration))!}`);
+        const shadow = snapshot.indexes.get(qualifiedKey({ schema: TEMP_SCHEMA, name: shadowNames.get(indexKey(declaration))! }));
         if (shadow) result.normalized.set(indexKey(declaration), shadow);
       }
     }

@@ -1,6 +1,6 @@
-import { displayIdent } from '../db/identifiers.js';
-import type { LiveIndex, LiveIndexColumn } from './catalog.js';
-import type { IndexDeclaration } from './declaration.js';
+import { displayIdent } from '../sql/identifiers.js';
+import type { LiveIndex, LiveIndexColumn } from './live-catalog.js';
+import type { IndexDeclaration } from '../model/declaration.js';
 
 /**
  * Most indexes are plain columns with an order: for those the catalog alone

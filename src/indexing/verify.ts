@@ -1,7 +1,7 @@
-import type { QualifiedName } from '../db/identifiers.js';
-import type { LiveIndex, LiveIndexColumn, LiveTable } from './catalog.js';
+import { qualifiedKey, type QualifiedName } from '../sql/identifiers.js';
+import type { LiveIndex, LiveIndexColumn, LiveTable } from './live-catalog.js';
 import type { Difference } from './compare.js';
-import { indexKey, tableKey, type IndexDeclaration } from './declaration.js';
+import { indexKey, tableKey, type IndexDeclaration } from '../model/declaration.js';
 import type { IndexState } from './index-state.js';
 import type { InspectedIndex } from './inspect.js';
 
@@ -75,7 +75,7 @@ export function findRedundancy(inspected: readonly InspectedIndex[], tables: Rea
     for (const candidate of table.indexes) {
       if (!candidate.valid || (candidate.relkind !== 'i' && candidate.relkind !== 'I')) continue;
       const candidateName = { schema: table.schema, name: candidate.name };
-      const candidateManaged = managedNames.has(`${table.schema}\u0000${candidate.name}`);
+      const candidateManaged = managedNames.has(qualifiedKey({ schema: table.schema, name: candidate.name }));
       for (const keeper of managed) {
         if (keeper.oid === candidate.oid) continue;
         const keeperName = { schema: table.schema, name: keeper.name };

@@ -1,6 +1,6 @@
 import { stripControl } from '../text/safe-text.js';
-import type { LoadResult, StageResult, ThresholdResult } from './result.js';
-import type { StageDatabase, StatementTracking } from './stage-database.js';
+import type { LoadResult, StageResult, ThresholdResult } from '../model/load-result.js';
+import type { StageDatabase, StatementTracking } from '../model/stage-database.js';
 import { rolesCell, trackingCell } from './load-report.js';
 
 /**

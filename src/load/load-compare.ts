@@ -1,8 +1,8 @@
 import { DbtuneError } from '../errors.js';
 import { columns, countLabels, type Report, type ReportRow, type RowStatus } from '../report/model.js';
-import type { StageDatabase } from './database-watch.js';
+import type { StageDatabase } from '../model/stage-database.js';
 import { ALPHA, compareMixes, type MixDifference } from './mix-stats.js';
-import type { LoadResult, StageResult, TimelinePoint } from './result.js';
+import type { LoadResult, StageResult, TimelinePoint } from '../model/load-result.js';
 import { formatLatency, formatPercent } from './thresholds.js';
 
 /**

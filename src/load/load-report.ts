@@ -1,6 +1,6 @@
 import { columns, type Report, type ReportRow } from '../report/model.js';
-import type { StageDatabase, StatementTracking } from './database-watch.js';
-import type { ErrorCounts, LoadResult, MixShare, StageResult } from './result.js';
+import type { StageDatabase, StatementTracking } from '../model/stage-database.js';
+import type { ErrorCounts, LoadResult, MixShare, StageResult } from '../model/load-result.js';
 import { formatLatency, formatPercent } from './thresholds.js';
 
 /**

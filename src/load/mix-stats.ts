@@ -1,4 +1,5 @@
-import type { MixShare } from './result.js';
+import type { MixShare } from '../model/load-result.js';
+import { round } from '../report/round.js';
 
 /**
  * The request mix a stage actually sent, and whether two stages' mixes
@@ -12,8 +13,8 @@ export function stageMix(names: readonly string[], weights: readonly number[], s
   return names.map((name, i) => ({
     name,
     sent: sent[i] ?? 0,
-    share: total ? round4((sent[i] ?? 0) / total) : 0,
-    declared: weightSum ? round4((weights[i] ?? 0) / weightSum) : 0,
+    share: total ? round((sent[i] ?? 0) / total, 4) : 0,
+    declared: weightSum ? round((weights[i] ?? 0) / weightSum, 4) : 0,
   }));
 }
 
@@ -77,7 +78,7 @@ export function compareMixes(names: readonly string[], before: readonly number[]
     const shareAfter = (after[i] ?? 0) / a;
     if (!largest || Math.abs(shareAfter - shareBefore) > Math.abs(largest.after - largest.before)) largest = { name: names[i]!, before: shareBefore, after: shareAfter };
   }
-  return { chiSquare: round4(chiSquare), degreesOfFreedom, critical: round4(critical), differs: chiSquare > critical, ...(largest ? { largest } : {}) };
+  return { chiSquare: round(chiSquare, 4), degreesOfFreedom, critical: round(critical, 4), differs: chiSquare > critical, ...(largest ? { largest } : {}) };
 }
 
 /**
@@ -89,8 +90,4 @@ export function chiSquareCritical(degreesOfFreedom: number): number {
   const k = degreesOfFreedom;
   const c = 2 / (9 * k);
   return k * (1 - c + Z * Math.sqrt(c)) ** 3;
-}
-
-function round4(value: number): number {
-  return Math.round(value * 10_000) / 10_000;
 }

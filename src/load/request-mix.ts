@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ScenarioRequest } from '../config/load-scenario.js';
-import { isConstantJson, jsonColumns, renderJson } from './json-template.js';
-import { renderTemplate, type RenderContext } from './template.js';
+import { isConstantJson, jsonColumns, renderJson } from '../scenario/json-template.js';
+import { renderTemplate, type RenderContext } from '../scenario/template.js';
 
 /**
  * Turns a scenario's requests into autocannon's `requests` list, one entry per

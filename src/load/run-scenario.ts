@@ -1,15 +1,15 @@
 import type { LoadedScenario } from '../config/load-scenario.js';
 import { DbtuneError } from '../errors.js';
-import { runStage, type StageMeasurement, type StageRunOptions } from './engine.js';
+import type { LiveFigures, LoadEnd, LoadEngine, LoadRequests } from './engine/load-engine.js';
 import { stageMix } from './mix-stats.js';
 import { buildRequestMix } from './request-mix.js';
-import type { StageResult, ThresholdResult } from './result.js';
-import type { StageRecorder } from './stage-recorder.js';
+import type { StageResult, ThresholdResult } from '../model/load-result.js';
+import { round } from '../report/round.js';
 import { evaluateThresholds, maxSustainedUsers, type Thresholds } from './thresholds.js';
 
 /**
- * Runs a scenario's stages in order, each its own autocannon run at a fixed
- * number of users, and judges each against its thresholds. With
+ * Runs a scenario's stages in order, each a run of the load engine at a
+ * fixed number of users, and judges each against its thresholds. With
  * stop_on_failure, the stages after a failed one are skipped. Warm-up and
  * ramps are load that is not measured.
  */
@@ -23,7 +23,7 @@ export interface StagePlan {
 
 export type LoadEvent =
   | { type: 'phase'; stage: number; stages: number; users: number; phase: 'warmup' | 'ramp' | 'measure'; durationMs: number }
-  | { type: 'progress'; stage: number; users: number; durationMs: number; live: ReturnType<StageRecorder['snapshot']> }
+  | { type: 'progress'; stage: number; users: number; durationMs: number; live: LiveFigures }
   | { type: 'stage'; result: StageResult; stages: number };
 
 /** Hooks around each measured stage: the database watch plugs in here. */
@@ -36,6 +36,8 @@ export interface StageObserver {
 
 export interface ScenarioRunOptions {
   scenario: LoadedScenario;
+  /** What sends the load (engine/load-engine.ts). */
+  engine: LoadEngine;
   target: URL;
   stages: StagePlan[];
   timeoutMs: number;
@@ -56,24 +58,25 @@ export interface ScenarioRun {
   warnings: string[];
 }
 
-const RAMP_STEPS = 5;
-
 export async function runScenario(options: ScenarioRunOptions): Promise<ScenarioRun> {
   const { scenario, stages, signal } = options;
   const requestNames = scenario.requests.map((r) => r.name);
   const entries = buildRequestMix(scenario.requests, { rows: scenario.rows });
   const expectedStatuses = scenario.requests.map((r) => new Set(r.expectStatus));
   const weights = scenario.requests.map((r) => r.weight);
-  const base = { target: options.target, entries, requestNames, weights, expectedStatuses, timeoutMs: options.timeoutMs, insecure: options.insecure ?? false, ...(signal ? { signal } : {}) };
+  const requests: LoadRequests = { target: options.target, entries, requestNames, weights, expectedStatuses, timeoutMs: options.timeoutMs, insecure: options.insecure ?? false, ...(signal ? { signal } : {}) };
+  const { engine } = options;
   const emit = options.onEvent ?? (() => {});
   const results: StageResult[] = [];
   const warnings: string[] = [];
   let interrupted = false;
   let stopped = false;
+  engine.preflight();
 
   if (options.warmupMs > 0 && stages.length) {
     emit({ type: 'phase', stage: 1, stages: stages.length, users: stages[0]!.users, phase: 'warmup', durationMs: options.warmupMs });
-    interrupted = await unmeasured(base, stages[0]!.users, options.warmupMs);
+    const users = stages[0]!.users;
+    interrupted = refuseUntrusted(options.target, await engine.unmeasured(requests, { fromUsers: users, users, durationMs: options.warmupMs })).interrupted;
   }
 
   for (const [i, plan] of stages.entries()) {
@@ -87,12 +90,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     const previousUsers = i === 0 ? 0 : stages[i - 1]!.users;
     if (plan.rampMs > 0) {
       emit({ type: 'phase', stage: number, stages: stages.length, users: plan.users, phase: 'ramp', durationMs: plan.rampMs });
-      const steps = rampSteps(previousUsers, plan.users);
-      // Few users to climb (0 → 2) give fewer steps: each gets a larger share, the ramp keeps its length.
-      for (const users of steps.length ? steps : [plan.users]) {
-        interrupted = await unmeasured(base, users, plan.rampMs / Math.max(1, steps.length));
-        if (interrupted) break;
-      }
+      interrupted = refuseUntrusted(options.target, await engine.unmeasured(requests, { fromUsers: previousUsers, users: plan.users, durationMs: plan.rampMs })).interrupted;
       if (interrupted) {
         results.push(skippedStage(number, plan, requestNames, 'interrupted'));
         continue;
@@ -105,15 +103,14 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
       results.push(skippedStage(number, plan, requestNames, 'interrupted'));
       continue;
     }
-    const measurement = await runStage({
-      ...base,
+    const measurement = await engine.measure(requests, {
       users: plan.users,
       durationMs: plan.durationMs,
       seed: number,
       onProgress: (live) => emit({ type: 'progress', stage: number, users: plan.users, durationMs: plan.durationMs, live }),
     });
-    const { total, byRequest, timeline, seconds } = measurement.recorder.results();
-    measurement.recorder.destroy();
+    const { total, byRequest, timeline, seconds } = measurement.recording.results();
+    measurement.recording.destroy();
     refuseUntrusted(options.target, measurement);
     // The requests that reached the target: not those refused before connecting, plus any still in flight.
     const unreached = (total.errors.connection_refused ?? 0) + (total.errors.tls ?? 0) + (total.errors.connection_error ?? 0);
@@ -124,7 +121,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
       stage: number,
       users: plan.users,
       duration_s: plan.durationMs / 1000,
-      measured_s: Math.round(seconds * 1000) / 1000,
+      measured_s: round(seconds, 3),
       passed,
       skipped: false,
       ...total,
@@ -152,34 +149,16 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
   return { stages: results, passed, interrupted, maxSustainedUsers: maxSustainedUsers(results), warnings };
 }
 
-/** Load that is not measured (warm-up, ramp steps). Returns true when interrupted. */
-async function unmeasured(base: Omit<StageRunOptions, 'users' | 'durationMs'>, users: number, durationMs: number): Promise<boolean> {
-  const measurement = await runStage({ ...base, users, durationMs });
-  measurement.recorder.destroy();
-  refuseUntrusted(base.target, measurement);
-  return measurement.interrupted;
-}
-
 /**
  * A load connection whose certificate was not trusted ends the run as the
  * pre-flight check would have (exit 3): the target is not the one verified,
  * or not the same on every connection (a load balancer with one bad node).
  */
-function refuseUntrusted(target: URL, measurement: StageMeasurement): void {
-  if (measurement.untrustedCertificate === undefined) return;
-  throw new DbtuneError('CONNECTION_FAILED', `cannot reach the target ${target.origin}: its TLS certificate is not trusted on a load connection (${measurement.untrustedCertificate})`, {
+function refuseUntrusted(target: URL, end: LoadEnd): LoadEnd {
+  if (end.untrustedCertificate === undefined) return end;
+  throw new DbtuneError('CONNECTION_FAILED', `cannot reach the target ${target.origin}: its TLS certificate is not trusted on a load connection (${end.untrustedCertificate})`, {
     hint: 'for a test server with a self-signed certificate, pass --insecure; or add its CA with NODE_EXTRA_CA_CERTS',
   });
-}
-
-/** Evenly spaced user counts from `from` (exclusive) towards `to` (exclusive): the ramp before a stage at `to`. */
-export function rampSteps(from: number, to: number): number[] {
-  const steps: number[] = [];
-  for (let k = 1; k <= RAMP_STEPS; k++) {
-    const users = Math.max(1, Math.round(from + ((to - from) * k) / (RAMP_STEPS + 1)));
-    if (users !== from && users !== to && users !== steps.at(-1)) steps.push(users);
-  }
-  return steps;
 }
 
 function skippedStage(stage: number, plan: StagePlan, names: string[], reason: string): StageResult {

@@ -1,5 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
-import type { ErrorCounts, LatencySummary, RequestStats, TimelinePoint } from './result.js';
+import type { ErrorCounts, LatencySummary, RequestStats, TimelinePoint } from '../model/load-result.js';
+import type { LiveFigures, StageFigures, StageRecording } from './engine/load-engine.js';
+import { round } from '../report/round.js';
 
 /**
  * dbtune's own measurements of one stage, fed from every response: an HDR
@@ -67,7 +69,7 @@ class Tally {
   }
 }
 
-export class StageRecorder {
+export class StageRecorder implements StageRecording {
   private readonly total = new Tally();
   private readonly byRequest: Tally[];
   private readonly second = newHistogram(2);
@@ -111,7 +113,7 @@ export class StageRecorder {
   }
 
   /** Live figures for progress lines. */
-  snapshot(): { elapsedMs: number; requests: number; failures: number; p95: number; msSinceResponse: number } {
+  snapshot(): LiveFigures {
     const now = performance.now();
     return {
       elapsedMs: now - this.startedAt,
@@ -142,7 +144,7 @@ export class StageRecorder {
     return ((this.sendingEndedAt ?? this.closedAt) - this.startedAt) / 1000;
   }
 
-  results(): { total: RequestStats; byRequest: Array<{ name: string } & RequestStats>; timeline: TimelinePoint[]; seconds: number } {
+  results(): StageFigures {
     const seconds = this.close();
     const byRequest = this.requestNames.map((name, i) => ({ name, ...this.byRequest[i]!.stats(seconds) }));
     return { total: this.total.stats(seconds), byRequest, timeline: this.timeline, seconds };
@@ -186,9 +188,4 @@ function summarize(histogram: hdr.Histogram): LatencySummary {
     max: ms(histogram.maxValue),
     mean: ms(histogram.mean),
   };
-}
-
-export function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }

@@ -29,7 +29,7 @@ export function parseTarget(text: string, flag: string, shown: string = JSON.str
  * load, so that a target that is down fails in seconds with exit 3 instead of
  * a stage of connection errors. A self-signed certificate is refused here
  * unless `--insecure`; the load's own connections are verified too
- * (autocannon-client.ts), since a server may show another certificate later.
+ * (engine/autocannon/client.ts), since a server may show another certificate later.
  */
 export async function checkTarget(url: URL, options: { insecure: boolean; timeoutMs?: number }): Promise<void> {
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));

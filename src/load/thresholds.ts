@@ -1,6 +1,6 @@
 import { parseDuration } from '../config/duration.js';
 import type { ScenarioFile } from '../config/scenario-schema.js';
-import type { RequestStats, ThresholdResult } from './result.js';
+import type { RequestStats, ThresholdResult } from '../model/load-result.js';
 
 /**
  * Thresholds of a stage: the scenario's, overridden key by key by the stage's

@@ -48,6 +48,22 @@ export interface Report {
   document: unknown;
 }
 
+/**
+ * What one part of the product contributes to another's report (the EXPLAIN
+ * checks to `verify`), so the command composes them and neither part imports
+ * the other.
+ */
+export interface ReportPart<D = unknown> {
+  /** Absent when the part has nothing to show. */
+  section?: ReportSection;
+  /** Rows that fail the report. */
+  failing: number;
+  /** e.g. `2 checks: 1 pass, 1 fail`; absent when the part has nothing to show. */
+  summary?: string;
+  /** Its entries in the JSON document. */
+  documents: D[];
+}
+
 export const OUTPUT_FORMATS = ['table', 'json', 'junit', 'markdown'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 

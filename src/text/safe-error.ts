@@ -1,5 +1,13 @@
-import type { PgErrorFields } from '../errors.js';
 import { stripControl } from './safe-text.js';
+
+/** PostgreSQL's own error fields, kept as they came (node-postgres names). */
+export interface PgErrorFields {
+  /** SQLSTATE, e.g. `23505` for unique_violation. */
+  code?: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+}
 
 /**
  * PostgreSQL's error fields as dbtune reports them. The `detail` of an

@@ -3,8 +3,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { SavedExplain } from '../../src/explain/saved-result.js';
-import type { LoadResult } from '../../src/load/result.js';
+import type { SavedExplain } from '../../src/model/explain-result.js';
+import type { LoadResult } from '../../src/model/load-result.js';
 import { runCli } from '../support/cli.js';
 
 /**

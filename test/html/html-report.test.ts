@@ -6,7 +6,7 @@ import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtmlReport } from '../../src/load/html-report.js';
-import type { LoadResult, StageResult, TimelinePoint } from '../../src/load/result.js';
+import type { LoadResult, StageResult, TimelinePoint } from '../../src/model/load-result.js';
 
 /**
  * Opens the report in a real headless Chromium and reads back the DOM after

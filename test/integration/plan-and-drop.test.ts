@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect, type SqlSession } from '../../src/db/client.js';
 import { resolveConnectionOptions } from '../../src/db/connection-options.js';
-import type { IndexDeclaration } from '../../src/indexing/declaration.js';
+import type { IndexDeclaration } from '../../src/model/declaration.js';
 import { inspectIndexes } from '../../src/indexing/inspect.js';
 import { indexDef, runCli, useTestDatabase, writeTempFile } from '../support/database.js';
 import { waitForBuildPhase } from '../support/server-state.js';

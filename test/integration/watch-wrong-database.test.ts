@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import type { StageDatabase } from '../../src/load/database-watch.js';
-import type { LoadResult } from '../../src/load/result.js';
+import type { StageDatabase } from '../../src/model/stage-database.js';
+import type { LoadResult } from '../../src/model/load-result.js';
 import { runCli, useTestDatabase, withDatabase, writeTempFile } from '../support/database.js';
 import { startTarget, type TestTarget } from '../support/http-target.js';
 

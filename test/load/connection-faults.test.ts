@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LoadResult, StageResult } from '../../src/load/result.js';
+import type { LoadResult, StageResult } from '../../src/model/load-result.js';
 import { runCli, writeTempFile } from '../support/cli.js';
 import { respondAfter, startRawTarget, startTarget } from '../support/http-target.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LoadResult } from '../../src/load/result.js';
+import type { LoadResult } from '../../src/model/load-result.js';
 import { runCli, startCli, writeTempFile } from '../support/cli.js';
 import { respondAfter, startTarget, type TestTarget } from '../support/http-target.js';
 import { waitFor } from '../support/wait-for.js';

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { XMLParser } from 'fast-xml-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chiSquareCritical } from '../../src/load/mix-stats.js';
-import type { LoadResult } from '../../src/load/result.js';
+import type { LoadResult } from '../../src/model/load-result.js';
 import { runCli, writeTempFile } from '../support/cli.js';
 import { respondAfter, startTarget, type TestTarget } from '../support/http-target.js';
 

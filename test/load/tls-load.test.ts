@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LoadResult } from '../../src/load/result.js';
+import type { LoadResult } from '../../src/model/load-result.js';
 import { runCli, writeTempFile } from '../support/cli.js';
 
 /**

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createApplyProgress, describeProgress } from '../../src/indexing/apply-progress.js';
 import type { BuildSnapshot } from '../../src/indexing/build-monitor.js';
-import type { ApplyEvent } from '../../src/indexing/execute-plan.js';
+import type { ApplyEvent } from '../../src/indexing/execute/results.js';
 import type { IndexPlan } from '../../src/indexing/plan.js';
 import { plainPaint } from '../../src/report/render-table.js';
 import { declaration } from './support/fixtures.js';

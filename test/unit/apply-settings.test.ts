@@ -6,7 +6,7 @@ import { buildSettings } from '../../src/commands/apply.js';
 import { loadProjectConfig } from '../../src/config/project-config.js';
 import { InputProblemsError } from '../../src/config/problems.js';
 import { DbtuneError } from '../../src/errors.js';
-import { DEFAULT_BUILD_SETTINGS } from '../../src/indexing/execute-plan.js';
+import { DEFAULT_BUILD_SETTINGS } from '../../src/indexing/execute/settings.js';
 
 async function configFile(text: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'dbtune-config-'));

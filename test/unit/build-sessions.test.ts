@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SqlSession } from '../../src/db/client.js';
-import { DEFAULT_BUILD_SETTINGS, executePlans, type ApplyEvent } from '../../src/indexing/execute-plan.js';
+import { executePlans } from '../../src/indexing/execute/execute-plans.js';
+import type { ApplyEvent } from '../../src/indexing/execute/results.js';
+import { DEFAULT_BUILD_SETTINGS } from '../../src/indexing/execute/settings.js';
 import { planIndex } from '../../src/indexing/plan.js';
 import { declaration } from './support/fixtures.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareIndexes, describeKeyColumn, formatDifference, type Difference } from '../../src/indexing/compare.js';
-import type { IndexDeclaration } from '../../src/indexing/declaration.js';
-import type { LiveIndex, LiveIndexColumn } from '../../src/indexing/catalog.js';
+import type { IndexDeclaration } from '../../src/model/declaration.js';
+import type { LiveIndex, LiveIndexColumn } from '../../src/indexing/live-catalog.js';
 import { declaration, keyColumn, liveIndex } from './support/fixtures.js';
 
 const included = (definition: string): LiveIndexColumn => ({ definition, isExpression: false });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ExitCode, exitCodeForErrorClass, exitCodeForOutcome, type CommandOutcome } from '../../src/cli/exit-codes.js';
+import { ExitCode, exitCodeForErrorClass, exitCodeForOutcome } from '../../src/cli/exit-codes.js';
+import type { CommandOutcome } from '../../src/commands/context.js';
 import { DbtuneError, errorClassOf, type ErrorClass, type ErrorCode } from '../../src/errors.js';
 import { InputProblemsError } from '../../src/config/problems.js';
 

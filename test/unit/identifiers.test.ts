@@ -7,7 +7,7 @@ import {
   quoteIdent,
   quoteLiteral,
   quoteQualified,
-} from '../../src/db/identifiers.js';
+} from '../../src/sql/identifiers.js';
 
 const name63 = 'a'.repeat(63);
 const name64 = 'a'.repeat(64);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeSql, createIndexSql, dropIndexSql, renameIndexSql, type CreateIndexOptions } from '../../src/indexing/index-sql.js';
-import type { IndexDeclaration } from '../../src/indexing/declaration.js';
+import type { IndexDeclaration } from '../../src/model/declaration.js';
 import { declaration } from './support/fixtures.js';
 
 describe('createIndexSql', () => {

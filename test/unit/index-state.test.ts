@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { indexState, type IndexStatus } from '../../src/indexing/index-state.js';
-import type { BuildProgress, LiveIndex } from '../../src/indexing/catalog.js';
+import type { BuildProgress, LiveIndex } from '../../src/indexing/live-catalog.js';
 import { declaration, keyColumn, liveIndex } from './support/fixtures.js';
 
 const progress: BuildProgress = {

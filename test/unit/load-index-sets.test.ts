@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadIndexSets } from '../../src/config/load-index-sets.js';
 import { InputProblemsError, type Problem } from '../../src/config/problems.js';
-import type { IndexDeclaration } from '../../src/indexing/declaration.js';
+import type { IndexDeclaration } from '../../src/model/declaration.js';
 
 let dir: string;
 let counter = 0;

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { stagePlans } from '../../src/commands/loadtest.js';
 import type { LoadedScenario } from '../../src/config/load-scenario.js';
 import { compareLoadMixes, compareLoadResults, loadCompareReport, relativeNoise } from '../../src/load/load-compare.js';
-import type { LoadResult, RequestStats, StageResult, TimelinePoint } from '../../src/load/result.js';
-import { rampSteps } from '../../src/load/run-scenario.js';
+import type { LoadResult, RequestStats, StageResult, TimelinePoint } from '../../src/model/load-result.js';
+import { rampSteps } from '../../src/load/engine/ramp-steps.js';
 import { evaluateThresholds, formatPercent, maxSustainedUsers, stageThresholds } from '../../src/load/thresholds.js';
 
 function stats(over: Partial<RequestStats> = {}): RequestStats {
@@ -202,7 +202,7 @@ describe('load compare', () => {
 
 describe('database watch helpers', () => {
   it('fails a seq_scans limit on a table the statistics do not know, instead of passing on 0', async () => {
-    const { evaluateDatabaseThresholds } = await import('../../src/load/database-thresholds.js');
+    const { evaluateDatabaseThresholds } = await import('../../src/observe/database-thresholds.js');
     const db = { tables: [{ table: 'public.orders', seq_scans: 2, seq_rows_read: 10, index_scans: 0, index_rows_fetched: 0 }] } as unknown as Parameters<typeof evaluateDatabaseThresholds>[1];
     const results = evaluateDatabaseThresholds({ seq_scans: { orders: 5, ordrs: 0, 'public.items': 0 } }, db, new Set(['public.orders', 'public.items']));
     expect(results.map((r) => [r.name, r.observed, r.passed])).toEqual([
@@ -213,7 +213,7 @@ describe('database watch helpers', () => {
   });
 
   it('fails every database threshold as "no data" when the stage had requests but the database saw nothing of them', async () => {
-    const { evaluateDatabaseThresholds } = await import('../../src/load/database-thresholds.js');
+    const { evaluateDatabaseThresholds } = await import('../../src/observe/database-thresholds.js');
     type Db = Parameters<typeof evaluateDatabaseThresholds>[1];
     const quiet = { no_data: true, queries_per_request: 0, connections_peak: 0, cache_hit_ratio: null, tables: [] } as unknown as Db;
     const thresholds = { queries_per_request: 2, connections: 20, cache_hit_ratio: '99%', seq_scans: { orders: 0 } };
@@ -229,7 +229,7 @@ describe('database watch helpers', () => {
   });
 
   it('reads block I/O time under each version\'s column names (renamed in PostgreSQL 17)', async () => {
-    const { ioTimeColumns } = await import('../../src/load/watch-queries.js');
+    const { ioTimeColumns } = await import('../../src/observe/watch-queries.js');
     expect(ioTimeColumns(new Set(['calls', 'blk_read_time', 'blk_write_time']))).toEqual(['blk_read_time', 'blk_write_time']);
     expect(ioTimeColumns(new Set(['calls', 'shared_blk_read_time', 'shared_blk_write_time', 'local_blk_read_time', 'local_blk_write_time', 'temp_blk_read_time']))).toEqual([
       'shared_blk_read_time',
@@ -249,7 +249,7 @@ describe('database watch helpers', () => {
     ['WITH x AS (SELECT 1) SELECT * FROM x', false],
     ['settings_update()', false],
   ])('%s is session control: %s', async (query, expected) => {
-    const { isSessionControl } = await import('../../src/load/stage-diff.js');
+    const { isSessionControl } = await import('../../src/observe/stage-diff.js');
     expect(isSessionControl(query)).toBe(expected);
   });
 });
@@ -266,7 +266,7 @@ describe('pg_stat_statements resets and evictions (judgeStatementTracking)', () 
     ['one entry created again without an eviction (17+): a reset of that entry', 'entries', info(0), info(0), { removed: 0, recreated: 1 }, { reset: true, evicted: 0 }],
     ['PostgreSQL 13: no pg_stat_statements_info', 'unavailable', undefined, undefined, { removed: 1, recreated: 0 }, { reset: false, evicted: null }],
   ] as const)('%s', async (_name, detection, before, after, changes, expected) => {
-    const { judgeStatementTracking } = await import('../../src/load/statement-tracking.js');
+    const { judgeStatementTracking } = await import('../../src/observe/statement-tracking.js');
     expect(judgeStatementTracking(detection, before, after, changes)).toEqual({ detection, ...changes, ...expected });
   });
 
@@ -280,7 +280,7 @@ describe('pg_stat_statements resets and evictions (judgeStatementTracking)', () 
     [170002, new Set(['calls']), true, { info: true, statsSince: false }, /ALTER EXTENSION pg_stat_statements UPDATE/],
     [150000, new Set(['calls']), false, { info: false, statsSince: false }, /ALTER EXTENSION pg_stat_statements UPDATE/],
   ] as const)('server %i: detection from pg_stat_statements_info and stats_since', async (version, columns, hasInfo, expected, note) => {
-    const { trackingCapabilities } = await import('../../src/load/watch-queries.js');
+    const { trackingCapabilities } = await import('../../src/observe/watch-queries.js');
     const got = trackingCapabilities(version, columns, hasInfo);
     expect({ info: got.info, statsSince: got.statsSince }).toEqual(expected);
     if (note) expect(got.note).toMatch(note);
@@ -288,7 +288,7 @@ describe('pg_stat_statements resets and evictions (judgeStatementTracking)', () 
   });
 
   it('fails queries_per_request as no data after a reset, and leaves the limits pg_stat_statements does not feed', async () => {
-    const { evaluateDatabaseThresholds } = await import('../../src/load/database-thresholds.js');
+    const { evaluateDatabaseThresholds } = await import('../../src/observe/database-thresholds.js');
     type Db = Parameters<typeof evaluateDatabaseThresholds>[1];
     const db = {
       no_data: false,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../../src/config/load-scenario.js';
 import { InputProblemsError } from '../../src/config/problems.js';
-import { renderTemplate } from '../../src/load/template.js';
+import { renderTemplate } from '../../src/scenario/template.js';
 
 const root = new URL('../../', import.meta.url);
 

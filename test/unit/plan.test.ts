@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planDrop, planIndex, planIndexes, rebuildName, type PlannedAction, type PlannedStatement } from '../../src/indexing/plan.js';
 import type { IndexState, IndexStatus } from '../../src/indexing/index-state.js';
-import { MAX_IDENTIFIER_BYTES } from '../../src/db/identifiers.js';
+import { MAX_IDENTIFIER_BYTES } from '../../src/sql/identifiers.js';
 import { declaration, liveIndex } from './support/fixtures.js';
 
 const state = (status: IndexStatus): IndexState => ({ status, reason: `test: ${status}` });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeStage, summarizeSamples, type StageDiffInput } from '../../src/load/stage-diff.js';
-import { MARK, type Capabilities, type Snapshot, type StatementRow } from '../../src/load/watch-queries.js';
+import { describeStage, summarizeSamples, type StageDiffInput } from '../../src/observe/stage-diff.js';
+import { MARK, type Capabilities, type Snapshot, type StatementRow } from '../../src/observe/watch-queries.js';
 
 /** The arithmetic of a stage from two snapshots, without a server: what the watch would have read. */
 

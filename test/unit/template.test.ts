@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { substituteEnv } from '../../src/load/env-refs.js';
-import { parseTemplate, renderTemplate, type RenderContext, type Template } from '../../src/load/template.js';
+import { substituteEnv } from '../../src/scenario/env-refs.js';
+import { parseTemplate, renderTemplate, type RenderContext, type Template } from '../../src/scenario/template.js';
 
 /** A deterministic random source: the same values every run. */
 function seeded(values: number[]): RenderContext {

@@ -1,5 +1,5 @@
-import type { IndexDeclaration } from '../../../src/indexing/declaration.js';
-import type { LiveIndex, LiveIndexColumn } from '../../../src/indexing/catalog.js';
+import type { IndexDeclaration } from '../../../src/model/declaration.js';
+import type { LiveIndex, LiveIndexColumn } from '../../../src/indexing/live-catalog.js';
 
 /** A plain btree declaration on public.orders (customer_id); override what a test is about. */
 export function declaration(overrides: Partial<IndexDeclaration> = {}): IndexDeclaration {

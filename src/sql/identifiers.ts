@@ -13,6 +13,11 @@ export interface QualifiedName {
   name: string;
 }
 
+/** A map key for a schema-qualified name, `schema\0name`: no identifier holds a NUL, so no two names share a key. */
+export function qualifiedKey(name: QualifiedName): string {
+  return `${name.schema}\u0000${name.name}`;
+}
+
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const BARE_IDENTIFIER = /^[\p{L}_][\p{L}\p{N}_$]*$/u;

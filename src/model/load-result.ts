@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { redactUrl } from '../redact-url.js';
 import type { RunContext } from '../report/run-context.js';
 
 /**
@@ -24,7 +26,7 @@ export interface LatencySummary {
 export type ErrorCounts = Record<string, number>;
 
 export interface ThresholdResult {
-  /** `success_rate`, `max_error_rate`, `p50`…`p99`, `rps` (database ones in issue 6). */
+  /** `success_rate`, `max_error_rate`, `p50`…`p99`, `rps`, and the database ones (`queries_per_request`, `cache_hit_ratio`, …). */
   name: string;
   /** The limit as written, e.g. `99%` or `50ms`. */
   limit: string;
@@ -103,7 +105,7 @@ export interface StageResult extends RequestStats {
   mix?: MixShare[];
   timeline: TimelinePoint[];
   generator?: GeneratorLoad;
-  /** Issue 6: what PostgreSQL saw during the stage. */
+  /** What PostgreSQL saw during the stage (load/stage-database.ts: StageDatabase), when the database was watched. */
   database?: unknown;
 }
 
@@ -126,3 +128,38 @@ export interface LoadResult {
   context: LoadContext;
   warnings: string[];
 }
+
+const latencyShape = z.looseObject({ min: z.number(), p50: z.number(), p90: z.number(), p95: z.number(), p99: z.number(), max: z.number() });
+const statsShape = {
+  requests: z.number(),
+  successes: z.number(),
+  failures: z.number(),
+  rps: z.number(),
+  success_rate: z.number(),
+  latency: latencyShape,
+  errors: z.record(z.string(), z.number()),
+};
+/**
+ * What `compare` and the HTML report read from a saved load result, checked
+ * when the file is read back: the fields they need, extra ones kept.
+ */
+export const savedLoadShape = z.looseObject({
+  max_sustained_users: z.number(),
+  passed: z.boolean(),
+  // A result written by hand or by an older dbtune may hold a target with a password or a query token:
+  // every report built from it (compare, the HTML baseline) shows it redacted.
+  context: z.looseObject({ scenario: z.string(), target: z.string().transform(redactUrl), started_at: z.string() }),
+  stages: z.array(
+    z.looseObject({
+      stage: z.number(),
+      users: z.number(),
+      duration_s: z.number(),
+      passed: z.boolean(),
+      skipped: z.boolean(),
+      ...statsShape,
+      thresholds: z.array(z.looseObject({ name: z.string(), limit: z.string(), observed: z.string(), passed: z.boolean() })),
+      by_request: z.array(z.looseObject({ name: z.string(), ...statsShape })),
+      timeline: z.array(z.looseObject({ t: z.number(), requests: z.number(), failures: z.number(), p50: z.number(), p95: z.number(), p99: z.number() })),
+    }),
+  ),
+});

@@ -1,6 +1,6 @@
-import type { ThresholdResult } from './result.js';
-import type { KnownTables, StageDatabase } from './stage-database.js';
-import { formatPercent } from './thresholds.js';
+import type { ThresholdResult } from '../model/load-result.js';
+import type { KnownTables, StageDatabase } from '../model/stage-database.js';
+import { formatPercent } from '../load/thresholds.js';
 
 /** A scenario's `database.thresholds`, judged per stage with the HTTP ones. */
 export interface DatabaseThresholds {

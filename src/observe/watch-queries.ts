@@ -1,5 +1,5 @@
 import type { SqlSession } from '../db/client.js';
-import { quoteIdent } from '../db/identifiers.js';
+import { quoteIdent } from '../sql/identifiers.js';
 import { DbtuneError } from '../errors.js';
 import type { StatementsInfo } from './statement-tracking.js';
 

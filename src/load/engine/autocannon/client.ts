@@ -1,10 +1,10 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { MixEntry } from './request-mix.js';
-import type { WeightedPicker } from './mix-picker.js';
+import type { MixEntry } from '../../request-mix.js';
+import type { WeightedPicker } from '../../mix-picker.js';
 
 /**
- * The parts of autocannon's (internal, version 9) client that dbtune hooks,
+ * The parts of autocannon's (internal, version 9.0.0, pinned in package.json) client that dbtune hooks,
  * and the hooks that change how a client picks its requests. The engine
  * (engine.ts) owns the connection-level hooks.
  */

@@ -1,68 +1,15 @@
-import { z } from 'zod';
 import { DbtuneError } from '../errors.js';
 import { describeReadError, readInputFile } from '../files/input-file.js';
 import { writeOutputFile } from '../files/output-file.js';
-import type { LoadResult } from '../load/result.js';
-import { redactUrl } from '../redact-url.js';
-import type { RunContext } from '../report/run-context.js';
+import type { SavedExplain } from './explain-result.js';
+import { savedLoadShape, type LoadResult } from './load-result.js';
 
 /** The kinds of result `dbtune compare` knows; the JSON says which it is. */
 export const SAVED_KINDS = ['dbtune.explain', 'dbtune.loadtest'] as const;
 export type SavedKind = (typeof SAVED_KINDS)[number];
 export type SavedResult = SavedExplain | LoadResult;
 
-const latencyShape = z.looseObject({ min: z.number(), p50: z.number(), p90: z.number(), p95: z.number(), p99: z.number(), max: z.number() });
-const statsShape = {
-  requests: z.number(),
-  successes: z.number(),
-  failures: z.number(),
-  rps: z.number(),
-  success_rate: z.number(),
-  latency: latencyShape,
-  errors: z.record(z.string(), z.number()),
-};
-const savedLoadShape = z.looseObject({
-  max_sustained_users: z.number(),
-  passed: z.boolean(),
-  // A result written by hand or by an older dbtune may hold a target with a password or a query token:
-  // every report built from it (compare, the HTML baseline) shows it redacted.
-  context: z.looseObject({ scenario: z.string(), target: z.string().transform(redactUrl), started_at: z.string() }),
-  stages: z.array(
-    z.looseObject({
-      stage: z.number(),
-      users: z.number(),
-      duration_s: z.number(),
-      passed: z.boolean(),
-      skipped: z.boolean(),
-      ...statsShape,
-      thresholds: z.array(z.looseObject({ name: z.string(), limit: z.string(), observed: z.string(), passed: z.boolean() })),
-      by_request: z.array(z.looseObject({ name: z.string(), ...statsShape })),
-      timeline: z.array(z.looseObject({ t: z.number(), requests: z.number(), failures: z.number(), p50: z.number(), p95: z.number(), p99: z.number() })),
-    }),
-  ),
-});
-
 const HINT = 'compare reads files written by explain --save or loadtest --out (e.g. dbtune loadtest scenario.yaml --out before.json)';
-
-/** A check as saved (the `checks[]` of `explain --json`, plus the query that identifies it). */
-export interface SavedCheck {
-  name: string;
-  query?: string;
-  params?: unknown[];
-  status: string;
-  passed: boolean;
-  summary?: string;
-  timings?: { p50_ms: number; p95_ms: number; runs_ms: number[] };
-  buffers?: number;
-}
-
-export interface SavedExplain {
-  kind: 'dbtune.explain';
-  format_version: 1;
-  context: RunContext;
-  passed: boolean;
-  checks: SavedCheck[];
-}
 
 export async function saveResult(file: string, result: SavedExplain): Promise<void> {
   await writeOutputFile(file, `${JSON.stringify(result, null, 2)}\n`, '--save');

@@ -1,19 +1,26 @@
 import autocannon from 'autocannon';
 import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
-import { completeCloseDelimited, connectVerified, pickWith, resetParser, type AutocannonClient } from './autocannon-client.js';
-import { generatorSaturated, waitBeforeReconnect } from './generator-health.js';
-import { WeightedPicker, userSeed } from './mix-picker.js';
-import type { MixEntry } from './request-mix.js';
-import type { GeneratorLoad } from './result.js';
-import { StageRecorder, round } from './stage-recorder.js';
+import { completeCloseDelimited, connectVerified, pickWith, resetParser, type AutocannonClient } from './client.js';
+import { generatorSaturated, waitBeforeReconnect } from '../../generator-health.js';
+import { WeightedPicker, userSeed } from '../../mix-picker.js';
+import type { MixEntry } from '../../request-mix.js';
+import type { GeneratorLoad } from '../../../model/load-result.js';
+import { StageRecorder } from '../../stage-recorder.js';
+import { round } from '../../../report/round.js';
+import type { LiveFigures, LoadEngine, LoadEnd, LoadRequests, StageMeasurement } from '../load-engine.js';
+import { rampSteps } from '../ramp-steps.js';
+import { checkAutocannonInternals } from './internals.js';
 
 /**
- * One autocannon run at a fixed number of connections, measured by dbtune.
+ * The in-process load engine, and the only module that imports autocannon:
+ * each period of load (a stage, the warm-up, one ramp step) is one autocannon
+ * run at a fixed number of connections, measured by dbtune.
  *
  * autocannon drives the sockets; dbtune listens on each client for every
  * response, timeout and connection error and records them itself
- * (StageRecorder). Two of autocannon's client behaviours are corrected here,
- * through `setupClient`:
+ * (StageRecorder). Four of autocannon's client behaviours are corrected here,
+ * through `setupClient` and internals that are not autocannon's API (checked
+ * before each run by internals.ts):
  * - when a connection drops with a request in flight, autocannon reconnects
  *   and neither counts the request nor clears it from its queue, so the next
  *   response on that client would be timed from the lost request's start.
@@ -26,7 +33,7 @@ import { StageRecorder, round } from './stage-recorder.js';
  *   delimited by the server's close never completes, and it keeps one parser
  *   for all of a client's connections, so a body cut short (by a timeout)
  *   corrupts the next response: dbtune completes the one and resets the
- *   parser on every new connection (autocannon-client.ts);
+ *   parser on every new connection (client.ts);
  * - it opens TLS connections with `rejectUnauthorized: false`: dbtune
  *   verifies every load connection's certificate before sending on it, and
  *   an untrusted one stops the stage (unless --insecure).
@@ -35,48 +42,43 @@ import { StageRecorder, round } from './stage-recorder.js';
  * histogram, which has the wrong one for rate-limited runs, is not read.
  */
 
-export interface StageRunOptions {
-  /** Base URL: scheme, host, port and an optional path prefix. */
-  target: URL;
-  /** One per scenario request, in scenario order. */
-  entries: MixEntry[];
-  requestNames: readonly string[];
-  /** The scenario's weights, per request: each user picks every request with these odds. */
-  weights: readonly number[];
-  /** Seeds the users' picks (default 0): the same seed sends the same sequence per user. */
-  seed?: number;
-  /** Per request, the statuses besides 2xx that count as success. */
-  expectedStatuses: ReadonlyArray<ReadonlySet<number>>;
+/** One period of load at a fixed number of users. */
+interface PeriodOptions extends LoadRequests {
   users: number;
   durationMs: number;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  /** Called about every 250 ms with live figures. */
-  onProgress?: (live: ReturnType<StageRecorder['snapshot']>) => void;
-  /** Accept any TLS certificate (`--insecure`); else every load connection verifies it. */
-  insecure?: boolean;
+  /** Seeds the users' picks (default 0). */
+  seed?: number;
+  onProgress?: (live: LiveFigures) => void;
   /** Stop early when the target has refused or dropped every connection for this long (default 5 s). */
   deadTargetMs?: number;
 }
 
-export interface StageMeasurement {
-  recorder: StageRecorder;
-  /**
-   * Requests sent but unanswered when the stage ended: not in the results, yet
-   * the target (and its database) still serves them.
-   */
-  inFlightAtStop: number;
-  interrupted: boolean;
-  endedEarly?: string;
-  /** Set when a load connection's TLS certificate was not trusted: the stage stopped at once. */
-  untrustedCertificate?: string;
-  generator: GeneratorLoad;
+interface PeriodMeasurement extends StageMeasurement {
+  recording: StageRecorder;
 }
+
+/** The in-process engine: autocannon's clients, corrected and measured per response by dbtune. */
+export const autocannonEngine: LoadEngine = {
+  name: 'autocannon',
+  preflight: checkAutocannonInternals,
+  async unmeasured(requests, load) {
+    const steps = rampSteps(load.fromUsers, load.users);
+    // Few users to climb (0 → 2) give fewer steps: each gets a larger share, the ramp keeps its length.
+    for (const users of steps.length ? steps : [load.users]) {
+      const period = await runPeriod({ ...requests, users, durationMs: load.durationMs / Math.max(1, steps.length) });
+      period.recording.destroy();
+      const end: LoadEnd = { interrupted: period.interrupted, ...(period.untrustedCertificate === undefined ? {} : { untrustedCertificate: period.untrustedCertificate }) };
+      if (end.interrupted || end.untrustedCertificate !== undefined) return end;
+    }
+    return { interrupted: false };
+  },
+  measure: (requests, stage) => runPeriod({ ...requests, ...stage }),
+};
 
 const RECONNECT_DELAY_MS = 100;
 const LOOP_RESOLUTION_MS = 10;
 
-export async function runStage(options: StageRunOptions): Promise<StageMeasurement> {
+async function runPeriod(options: PeriodOptions): Promise<PeriodMeasurement> {
   const { target, entries, users, timeoutMs } = options;
   const recorder = new StageRecorder(options.requestNames);
   const prefix = target.pathname.replace(/\/+$/, '');
@@ -270,7 +272,7 @@ export async function runStage(options: StageRunOptions): Promise<StageMeasureme
     saturated: generatorSaturated({ utilization, loopDelayP99Ms: loopP99, resolutionMs: LOOP_RESOLUTION_MS, stageP50Ms: recorder.medianMs() }),
     reconnect_waits: reconnectWaits,
   };
-  return { recorder, interrupted, inFlightAtStop, ...(endedEarly ? { endedEarly } : {}), ...(untrustedCertificate ? { untrustedCertificate } : {}), generator };
+  return { recording: recorder, interrupted, inFlightAtStop, ...(endedEarly ? { endedEarly } : {}), ...(untrustedCertificate ? { untrustedCertificate } : {}), generator };
 }
 
 function withPrefix(entry: MixEntry, prefix: string): MixEntry {

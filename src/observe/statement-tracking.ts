@@ -1,4 +1,4 @@
-import type { StatementTracking } from './stage-database.js';
+import type { StatementTracking } from '../model/stage-database.js';
 
 /** pg_stat_statements_info (PostgreSQL 14+): evictions since the last full reset, and when that was. */
 export interface StatementsInfo {

@@ -1,5 +1,5 @@
 import { reportableQuery } from '../sql/reportable-query.js';
-import type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableActivity, TopStatement } from './stage-database.js';
+import type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableActivity, TopStatement } from '../model/stage-database.js';
 import { judgeStatementTracking, trackingNote } from './statement-tracking.js';
 import { MARK, type Capabilities, type Sample, type Snapshot, type StatementRow, type WatchedIndex } from './watch-queries.js';
 

@@ -1,13 +1,13 @@
 import type { SqlSession } from '../db/client.js';
-import { sleep } from '../indexing/sleep.js';
-import type { ThresholdResult } from './result.js';
+import { sleep } from '../time/sleep.js';
+import type { ThresholdResult } from '../model/load-result.js';
 import { evaluateDatabaseThresholds, type DatabaseThresholds } from './database-thresholds.js';
 import { describeStage } from './stage-diff.js';
-import type { StageDatabase } from './stage-database.js';
+import type { StageDatabase } from '../model/stage-database.js';
 import { detect, marked, readSnapshot, resolveRoles, type Capabilities, type Sample, type Snapshot, type WatchedIndex } from './watch-queries.js';
 
 export type { DatabaseThresholds } from './database-thresholds.js';
-export type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableActivity, TopStatement } from './stage-database.js';
+export type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableActivity, TopStatement } from '../model/stage-database.js';
 export type { WatchedIndex } from './watch-queries.js';
 
 /**

@@ -1,5 +1,8 @@
-import type { QualifiedName } from '../db/identifiers.js';
-import type { IndexMethod } from '../config/index-set-schema.js';
+import { qualifiedKey, type QualifiedName } from '../sql/identifiers.js';
+
+/** Access methods an index set may name (`using:`). */
+export const INDEX_METHODS = ['btree', 'hash', 'gist', 'spgist', 'gin', 'brin'] as const;
+export type IndexMethod = (typeof INDEX_METHODS)[number];
 
 /** Where something was declared, for messages that point back at the file. */
 export interface SourceLocation {
@@ -48,11 +51,11 @@ export function indexQualifiedName(index: IndexDeclaration): QualifiedName {
 }
 
 export function indexKey(index: Pick<IndexDeclaration, 'table' | 'name'>): string {
-  return `${index.table.schema}\u0000${index.name}`;
+  return qualifiedKey({ schema: index.table.schema, name: index.name });
 }
 
 export function tableKey(table: QualifiedName): string {
-  return `${table.schema}\u0000${table.name}`;
+  return qualifiedKey(table);
 }
 
 /** A parsed index-set file. */
