@@ -1,5 +1,5 @@
 import type { SavedExplain } from '../model/explain-result.js';
-import type { StageDatabase } from '../model/stage-database.js';
+import { stageDatabase } from '../model/stage-database.js';
 import type { LoadResult } from '../model/load-result.js';
 import { formatLatency, formatPercent } from '../load/thresholds.js';
 import { columns, type Report, type ReportRow } from '../report/model.js';
@@ -19,7 +19,7 @@ function scans(summary: string | undefined): string | undefined {
 export function demoSummary(explainBefore: SavedExplain, explainAfter: SavedExplain, loadBefore: LoadResult, loadAfter: LoadResult): Report {
   const arrow = (a: string, b: string) => `${a} → ${b}`;
   const qpr = (stage: LoadResult['stages'][number]) => {
-    const db = stage.database as StageDatabase | undefined;
+    const db = stageDatabase(stage);
     return db?.queries_per_request === null || db?.queries_per_request === undefined ? '–' : String(db.queries_per_request);
   };
   const stageRows: ReportRow[] = loadAfter.stages.map((after, i) => {
@@ -86,7 +86,7 @@ export function demoSummary(explainBefore: SavedExplain, explainAfter: SavedExpl
           p95_ms: { before: before?.latency.p95 ?? null, after: after.latency.p95 },
           rps: { before: before?.rps ?? null, after: after.rps },
           success_rate: { before: before?.success_rate ?? null, after: after.success_rate },
-          queries_per_request: { before: before ? (before.database as StageDatabase | undefined)?.queries_per_request ?? null : null, after: (after.database as StageDatabase | undefined)?.queries_per_request ?? null },
+          queries_per_request: { before: before ? stageDatabase(before)?.queries_per_request ?? null : null, after: stageDatabase(after)?.queries_per_request ?? null },
         };
       }),
       checks: explainBefore.checks.map((b) => ({ name: b.name, before: { status: b.status, plan: b.summary ?? null }, after: { status: afterChecks.get(b.name)?.status ?? null, plan: afterChecks.get(b.name)?.summary ?? null } })),

@@ -1,6 +1,6 @@
 import { DbtuneError } from '../errors.js';
 import { columns, countLabels, type Report, type ReportRow, type RowStatus } from '../report/model.js';
-import type { StageDatabase } from '../model/stage-database.js';
+import { stageDatabase, type StageDatabase } from '../model/stage-database.js';
 import { ALPHA, compareMixes, type MixDifference } from './mix-stats.js';
 import type { LoadResult, StageResult, TimelinePoint } from '../model/load-result.js';
 import { formatLatency, formatPercent } from './thresholds.js';
@@ -163,8 +163,8 @@ export function compareDatabase(before: LoadResult, after: LoadResult): Database
   const changes: DatabaseChange[] = [];
   const count = Math.min(before.stages.length, after.stages.length);
   for (let i = 0; i < count; i++) {
-    const b = before.stages[i]!.database as StageDatabase | undefined;
-    const a = after.stages[i]!.database as StageDatabase | undefined;
+    const b = stageDatabase(before.stages[i]!);
+    const a = stageDatabase(after.stages[i]!);
     if (!b?.source || !a?.source) continue;
     const seq = (d: StageDatabase) => d.tables.reduce((n, t) => n + t.seq_scans, 0);
     const pairs: Array<[DatabaseChange['metric'], number | null, number | null, boolean]> = [

@@ -1,5 +1,5 @@
 import { columns, type Report, type ReportRow } from '../report/model.js';
-import type { StageDatabase, StatementTracking } from '../model/stage-database.js';
+import { stageDatabase, type StageDatabase, type StatementTracking } from '../model/stage-database.js';
 import type { ErrorCounts, LoadResult, MixShare, StageResult } from '../model/load-result.js';
 import { formatLatency, formatPercent } from './thresholds.js';
 
@@ -74,9 +74,9 @@ export function loadReport(result: LoadResult): Report {
   const databaseRows: ReportRow[] = [];
   const indexRows: ReportRow[] = [];
   for (const stage of result.stages) {
-    const db = stage.database as (StageDatabase & { error?: undefined }) | { error: string } | undefined;
+    const db = stage.database;
     if (!db) continue;
-    if (db.error !== undefined) {
+    if ('error' in db) {
       databaseRows.push({ id: `${stageName(stage)}: database`, status: 'warn', cells: { stage: String(stage.stage), users: String(stage.users), source: 'failed' }, message: db.error, details: [db.error] });
       continue;
     }
@@ -181,8 +181,8 @@ export function rolesCell(db: StageDatabase): string {
 
 /** Whose statements were counted and whether pg_stat_statements lost entries: for JUnit readers, who see no Database section. */
 function databaseProperties(stage: StageResult): Array<{ name: string; value: string }> {
-  const db = stage.database as (StageDatabase & { error?: undefined }) | { error: string } | undefined;
-  if (!db || db.error !== undefined) return [];
+  const db = stageDatabase(stage);
+  if (!db) return [];
   const tracking = db.statement_tracking;
   return [
     ...(db.roles ? [{ name: `${stageName(stage)}: database: roles`, value: rolesCell(db) }] : []),

@@ -4,6 +4,7 @@ import type { LiveFigures, LoadEnd, LoadEngine, LoadRequests } from './engine/lo
 import { stageMix } from './mix-stats.js';
 import { buildRequestMix } from './request-mix.js';
 import type { StageResult, ThresholdResult } from '../model/load-result.js';
+import type { StageDatabaseOutcome } from '../model/stage-database.js';
 import { round } from '../report/round.js';
 import { evaluateThresholds, maxSustainedUsers, type Thresholds } from './thresholds.js';
 
@@ -31,7 +32,7 @@ export interface StageObserver {
   /** `afterUnmeasuredLoad`: a warm-up or ramp just ran, whose statistics must settle first. */
   beforeStage(stage: number, afterUnmeasuredLoad: boolean): Promise<void>;
   /** What to attach as `database` to the stage result, and thresholds judged on it; `requests` counts those the target received. */
-  afterStage(stage: number, requests: number): Promise<{ database: unknown; thresholds: ThresholdResult[] }>;
+  afterStage(stage: number, requests: number): Promise<{ database: StageDatabaseOutcome; thresholds: ThresholdResult[] }>;
 }
 
 export interface ScenarioRunOptions {

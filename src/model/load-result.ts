@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { redactUrl } from '../redact-url.js';
 import type { RunContext } from '../report/run-context.js';
+import type { StageDatabaseOutcome } from './stage-database.js';
 
 /**
  * The saved result of `dbtune loadtest` (`--format json`, `--out`): the
@@ -105,8 +106,8 @@ export interface StageResult extends RequestStats {
   mix?: MixShare[];
   timeline: TimelinePoint[];
   generator?: GeneratorLoad;
-  /** What PostgreSQL saw during the stage (load/stage-database.ts: StageDatabase), when the database was watched. */
-  database?: unknown;
+  /** What PostgreSQL saw during the stage, when the database was watched (or why the watch failed). */
+  database?: StageDatabaseOutcome;
 }
 
 export interface LoadContext extends RunContext {

@@ -110,3 +110,17 @@ export interface StageDatabase {
 
 /** Names (`schema.table`) of every user table the statistics know, to tell "no scans" from "no such table". */
 export type KnownTables = ReadonlySet<string>;
+
+/** A stage whose database watch failed: its load figures stand; this says why it has no database figures. */
+export interface StageDatabaseFailure {
+  error: string;
+}
+
+/** What a watched stage carries: the figures, or why there are none. */
+export type StageDatabaseOutcome = StageDatabase | StageDatabaseFailure;
+
+/** The stage's database figures; undefined when it was not watched or the watch failed. */
+export function stageDatabase(stage: { database?: StageDatabaseOutcome }): StageDatabase | undefined {
+  const db = stage.database;
+  return db && !('error' in db) ? db : undefined;
+}

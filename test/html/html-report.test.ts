@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtmlReport } from '../../src/load/html-report.js';
 import type { LoadResult, StageResult, TimelinePoint } from '../../src/model/load-result.js';
+import type { StageDatabaseOutcome } from '../../src/model/stage-database.js';
 
 /**
  * Opens the report in a real headless Chromium and reads back the DOM after
@@ -71,6 +72,7 @@ function stage(n: number, users: number, scale: number, skipped = false): StageR
     ...(skipped
       ? {}
       : {
+          // Any shape renders (a result saved by another version): scalars, tables, the rest skipped.
           database: {
             xact_commit: 1234 * n,
             cache_hit_ratio: 0.998,
@@ -79,7 +81,7 @@ function stage(n: number, users: number, scale: number, skipped = false): StageR
               { query: 'select * from products where id = $1', calls: 900, mean_ms: 0.4 },
               { query: 'insert into cart values ($1, $2)', calls: 120, mean_ms: 1.2 },
             ],
-          },
+          } as unknown as StageDatabaseOutcome,
         }),
   };
 }
