@@ -31,6 +31,7 @@ const EDGE_MAJORS_ONLY = [
   'fragment-injection',
   'hidden-builds',
   'import',
+  'loadtest-database-edges',
   'rebuild-leftover',
   'report-text',
   'safety',
