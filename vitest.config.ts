@@ -73,6 +73,16 @@ export default defineConfig({
         },
       },
       {
+        // The CLI against HTTP servers started by the tests (port 0), where nothing is timed: files it
+        // reads and writes, secrets it must never print. Runs beside the database projects.
+        test: {
+          setupFiles,
+          name: 'cli',
+          include: ['test/cli/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
         // Timing step. The load tests drive HTTP servers started by the tests (port 0); no PostgreSQL.
         test: {
           setupFiles,
