@@ -112,3 +112,5 @@ export const scenarioSchema = z
   .meta({ title: 'dbtune load scenario', description: 'Staged load (e.g. 10 → 50 → 100 users) against an HTTP API, with thresholds per stage.' });
 
 export type ScenarioFile = z.infer<typeof scenarioSchema>;
+/** A scenario's `database.thresholds`. */
+export type DatabaseThresholds = z.infer<typeof databaseThresholdsSchema>;

@@ -1,15 +1,11 @@
 import type { ThresholdResult } from '../model/load-result.js';
 import type { KnownTables, StageDatabase } from '../model/stage-database.js';
-import { formatPercent } from '../load/thresholds.js';
+import type { DatabaseThresholds } from '../config/scenario-schema.js';
+import { formatPercent, parseRate } from '../load/thresholds.js';
+
+export type { DatabaseThresholds } from '../config/scenario-schema.js';
 
 /** A scenario's `database.thresholds`, judged per stage with the HTTP ones. */
-export interface DatabaseThresholds {
-  queries_per_request?: number;
-  connections?: number;
-  cache_hit_ratio?: string | number;
-  seq_scans?: Record<string, number>;
-}
-
 export function evaluateDatabaseThresholds(thresholds: DatabaseThresholds, db: StageDatabase, known?: KnownTables): ThresholdResult[] {
   return databaseChecks(thresholds, known).map(({ name, limit, observe }) =>
     // Zero queries per request from a database the API never touched is not a pass.
@@ -42,7 +38,7 @@ function databaseChecks(thresholds: DatabaseThresholds, known?: KnownTables): Da
     checks.push({ name: 'connections', limit: `≤ ${connections}`, observe: (db) => ({ observed: String(db.connections_peak), passed: db.connections_peak <= connections }) });
   }
   if (thresholds.cache_hit_ratio !== undefined) {
-    const limit = typeof thresholds.cache_hit_ratio === 'number' ? thresholds.cache_hit_ratio : Number.parseFloat(thresholds.cache_hit_ratio) / 100;
+    const limit = parseRate(thresholds.cache_hit_ratio);
     checks.push({
       name: 'cache_hit_ratio',
       limit: `≥ ${formatPercent(limit)}`,
