@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../src/model/load-result.js';
 import { runCli, startCli, useTestDatabase, writeTempFile } from '../support/database.js';
-import type { TestTarget } from '../support/http-target.js';
 import { waitForBackends, waitForBackendsGone } from '../support/server-state.js';
-import { dbOf, N, PGSS_ONLY, seedShop, startApi, watchedLoadtest } from '../support/watched-api.js';
+import { dbOf, N, PGSS_ONLY, useWatchedApi } from '../support/watched-api.js';
 
 /**
  * The database watch's cases that do not depend on the server's major (run on
@@ -17,20 +16,8 @@ import { dbOf, N, PGSS_ONLY, seedShop, startApi, watchedLoadtest } from '../supp
  */
 
 const db = useTestDatabase();
-let pool: pg.Pool;
-let api: TestTarget;
-
-beforeAll(async () => {
-  await seedShop(db);
-  ({ api, pool } = await startApi(db.url, 4));
-});
-
-afterAll(async () => {
-  await api?.close();
-  await pool?.end();
-});
-
-const loadtest = (requests: string, extra: string[] = [], databaseUrl = db.url, scenarioExtra = '') => watchedLoadtest(api, databaseUrl, requests, extra, scenarioExtra);
+const shop = useWatchedApi(db);
+const loadtest = shop.loadtest;
 
 describe('loadtest with a database to watch', { timeout: 180_000 }, () => {
   it('fails a stage on database thresholds, in the same report and exit code', async () => {
@@ -52,7 +39,7 @@ describe('loadtest with a database to watch', { timeout: 180_000 }, () => {
       "SELECT count(*)::int AS others FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND application_name <> 'test-api'",
     )) as [{ others: number }];
     // 12 users on a pool of 4: all 4 sessions stay busy through the stage.
-    const file = await writeTempFile('pool.yaml', `scenario: pool\ntarget: ${api.url}\nrequests: [{ name: slow, path: /slow }]\nstages: [{ users: 12, duration: 2s }]\n${PGSS_ONLY}`);
+    const file = await writeTempFile('pool.yaml', `scenario: pool\ntarget: ${shop.api.url}\nrequests: [{ name: slow, path: /slow }]\nstages: [{ users: 12, duration: 2s }]\n${PGSS_ONLY}`);
     const out = path.join(path.dirname(file), 'r.json');
     const run = await runCli(['loadtest', file, '--database-url', db.url, '--out', out]);
     expect(run.code, run.stderr).toBe(0);
@@ -85,7 +72,7 @@ describe('loadtest with a database to watch', { timeout: 180_000 }, () => {
   });
 
   it('keeps the load result when the watch session dies mid-stage, saying so', async () => {
-    const file = await writeTempFile('killed.yaml', `scenario: killed\ntarget: ${api.url}\nrequests: [{ name: a, path: /customers-joined }]\nstages: [{ users: 2, duration: 3s }]\n`);
+    const file = await writeTempFile('killed.yaml', `scenario: killed\ntarget: ${shop.api.url}\nrequests: [{ name: a, path: /customers-joined }]\nstages: [{ users: 2, duration: 3s }]\n`);
     const out = path.join(path.dirname(file), 'r.json');
     const watchSession = "application_name = 'dbtune loadtest (database watch)'";
     // An earlier run's watch session may still be exiting: only this run's is to be killed.
@@ -103,10 +90,10 @@ describe('loadtest with a database to watch', { timeout: 180_000 }, () => {
   });
 
   it('exits 3 before any load when the database to watch is unreachable', async () => {
-    const file = await writeTempFile('unreachable.yaml', `scenario: x\ntarget: ${api.url}\nrequests: [{ name: a, path: /customers-joined }]\nstages: [{ users: 2, duration: 10s }]\n`);
-    const before = api.received.length;
+    const file = await writeTempFile('unreachable.yaml', `scenario: x\ntarget: ${shop.api.url}\nrequests: [{ name: a, path: /customers-joined }]\nstages: [{ users: 2, duration: 10s }]\n`);
+    const before = shop.api.received.length;
     const run = await runCli(['loadtest', file, '--database-url', 'postgresql://nobody@127.0.0.1:9/none?connect_timeout=3']);
     expect(run.code).toBe(3);
-    expect(api.received.length).toBe(before);
+    expect(shop.api.received.length).toBe(before);
   });
 });

@@ -3,12 +3,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../src/model/load-result.js';
 import { runCli, useTestDatabase, withDatabase, writeTempFile } from '../support/database.js';
-import type { TestTarget } from '../support/http-target.js';
 import { waitForBackendsGone } from '../support/server-state.js';
-import { dbOf, N, PGSS_ONLY, seedShop, startApi, WATCH_SECRET, watchedLoadtest } from '../support/watched-api.js';
+import { dbOf, N, PGSS_ONLY, startApi, useWatchedApi, WATCH_SECRET } from '../support/watched-api.js';
 
 /**
  * The database watch against real PostgreSQL, on every major: what it reads
@@ -18,20 +17,8 @@ import { dbOf, N, PGSS_ONLY, seedShop, startApi, WATCH_SECRET, watchedLoadtest }
  */
 
 const db = useTestDatabase();
-let pool: pg.Pool;
-let api: TestTarget;
-
-beforeAll(async () => {
-  await seedShop(db);
-  ({ api, pool } = await startApi(db.url, 4));
-});
-
-afterAll(async () => {
-  await api?.close();
-  await pool?.end();
-});
-
-const loadtest = (requests: string, extra: string[] = [], databaseUrl = db.url, scenarioExtra = '') => watchedLoadtest(api, databaseUrl, requests, extra, scenarioExtra);
+const shop = useWatchedApi(db);
+const loadtest = shop.loadtest;
 
 describe('loadtest with a database to watch', { timeout: 180_000 }, () => {
   it('reports 1 + N queries per request for an N+1 endpoint, with the repeated statement on top, and 1 for the joined one', async () => {
@@ -58,7 +45,7 @@ describe('loadtest with a database to watch', { timeout: 180_000 }, () => {
   it("reports other sessions' statements normalised and without control characters, in every output", async () => {
     const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp(path.join(os.tmpdir(), 'dbtune-texts-')));
     const [html, summary] = [path.join(dir, 'report.html'), path.join(dir, 'summary.md')];
-    const file = await writeTempFile('texts.yaml', `scenario: texts\ntarget: ${api.url}\nrequests: [{ name: secrets, path: /secrets }]\nstages: [{ users: 2, duration: 1500ms }]\n${PGSS_ONLY}`);
+    const file = await writeTempFile('texts.yaml', `scenario: texts\ntarget: ${shop.api.url}\nrequests: [{ name: secrets, path: /secrets }]\nstages: [{ users: 2, duration: 1500ms }]\n${PGSS_ONLY}`);
     const out = path.join(path.dirname(file), 'r.json');
     const run = await runCli(['loadtest', file, '--database-url', db.url, '--out', out, '--report', html, '--format', 'markdown'], { GITHUB_STEP_SUMMARY: summary });
     expect(run.code, run.stderr).toBe(0);
@@ -88,10 +75,9 @@ describe('loadtest with a database to watch', { timeout: 180_000 }, () => {
     // PostgreSQL 13-14 flush a session's last counters only with its next transaction: without
     // new sessions, the seq scans of the run before could count in the next run's stage. A backend
     // flushes them when it exits, which is after pool.end() resolves: wait until it has.
-    await api.close();
-    await pool.end();
+    await shop.stop();
     await waitForBackendsGone(db, "the API pool's sessions to exit (flushing their statistics)", "application_name = 'test-api'");
-    ({ api, pool } = await startApi(db.url, 4));
+    await shop.start();
     const { result, run } = await loadtest(requests, ['--indexes', set], db.url, 'database:\n  thresholds: { seq_scans: { orders: 0 } }\n');
     expect(run.code, `${run.stderr}\n${run.stdout}`).toBe(0);
     const after = dbOf(result);

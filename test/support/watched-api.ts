@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { LoadResult } from '../../src/model/load-result.js';
 import type { StageDatabase } from '../../src/model/stage-database.js';
+import { afterAll, beforeAll } from 'vitest';
 import { runCli, writeTempFile, type TestDatabase } from './database.js';
 import { startTarget, type TestTarget } from './http-target.js';
 
@@ -86,3 +87,37 @@ export async function watchedLoadtest(
 }
 
 export const dbOf = (result: LoadResult) => result.stages[0]!.database as StageDatabase;
+
+export interface WatchedApi {
+  /** The running API (a new one after restart). */
+  readonly api: TestTarget;
+  /** Stops the API and ends its pool's sessions, then starts a new one. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  loadtest(requests: string, extra?: string[], databaseUrl?: string, scenarioExtra?: string): ReturnType<typeof watchedLoadtest>;
+}
+
+/** Seeds the file's database and runs the API on it (pool of 4) for the file's tests. */
+export function useWatchedApi(db: TestDatabase): WatchedApi {
+  let running: { api: TestTarget; pool: pg.Pool } | undefined;
+  const watched: WatchedApi = {
+    get api() {
+      return running!.api;
+    },
+    async stop() {
+      await running?.api.close();
+      await running?.pool.end();
+      running = undefined;
+    },
+    async start() {
+      running = await startApi(db.url, 4);
+    },
+    loadtest: (requests, extra = [], databaseUrl = db.url, scenarioExtra = '') => watchedLoadtest(running!.api, databaseUrl, requests, extra, scenarioExtra),
+  };
+  beforeAll(async () => {
+    await seedShop(db);
+    await watched.start();
+  });
+  afterAll(() => watched.stop());
+  return watched;
+}
