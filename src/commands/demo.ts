@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +10,7 @@ import { activeUsers, createDemoDatabase, DEMO_DATABASE, DEMO_TENANTS, seedDemo,
 import { demoSummary } from '../demo/summary.js';
 import { DbtuneError } from '../errors.js';
 import { checkNewFile, checkOutputFile, createExclusiveFile, writeOutputFile } from '../files/output-file.js';
-import type { SavedExplain } from '../model/explain-result.js';
-import type { LoadResult } from '../model/load-result.js';
+import { readSavedResultOfKind } from '../model/saved-result.js';
 import { colorWanted, emitReport, write } from '../report/emit.js';
 import { ansiPaint, plainPaint } from '../report/render-table.js';
 import type { CommandContext, CommandHandler, CommandOutcome } from './context.js';
@@ -104,10 +103,14 @@ export const run: CommandHandler<DemoOptions> = async (_args, options, context) 
     if (signal.aborted) return 'interrupted';
 
     await step('Before → after');
-    const [explainBefore, explainAfter, loadBefore, loadAfter] = await Promise.all(
-      [files.explainBefore, files.explainAfter, files.loadBefore, files.loadAfter].map(async (f) => JSON.parse(await readFile(f, 'utf8')) as unknown),
-    );
-    const summary = demoSummary(explainBefore as SavedExplain, explainAfter as SavedExplain, loadBefore as LoadResult, loadAfter as LoadResult);
+    // Read back as any saved result is: checked to be what the steps wrote.
+    const [explainBefore, explainAfter, loadBefore, loadAfter] = await Promise.all([
+      readSavedResultOfKind(files.explainBefore, 'dbtune.explain', 'the demo\'s explain result'),
+      readSavedResultOfKind(files.explainAfter, 'dbtune.explain', 'the demo\'s explain result'),
+      readSavedResultOfKind(files.loadBefore, 'dbtune.loadtest', 'the demo\'s load result'),
+      readSavedResultOfKind(files.loadAfter, 'dbtune.loadtest', 'the demo\'s load result'),
+    ]);
+    const summary = demoSummary(explainBefore, explainAfter, loadBefore, loadAfter);
     await writeOutputFile(path.join(dir, 'summary.json'), `${JSON.stringify(summary.document, null, 2)}\n`, "the demo's summary");
     await emitReport(summary, 'table', io);
     await write(io.stdout, `\nHTML report: ${report}\nSaved results: ${dir} (dbtune compare ${path.relative(process.cwd(), files.loadBefore)} ${path.relative(process.cwd(), files.loadAfter)})\n`);

@@ -1,3 +1,4 @@
+import { round } from '../report/round.js';
 import { reportableQuery } from '../sql/reportable-query.js';
 import type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableActivity, TopStatement } from '../model/stage-database.js';
 import { judgeStatementTracking, trackingNote } from './statement-tracking.js';
@@ -241,9 +242,4 @@ export function summarizeSamples(samples: Sample[][]): { peak: number; mean: num
     waitEvents,
     unknownStates,
   };
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }
