@@ -87,7 +87,7 @@ async function runAndReport({ scenario, target, stages, timeoutMs, baseline, wat
     target,
     stages,
     timeoutMs,
-    warmupMs: scenario.spec.warmup ? parseDuration(scenario.spec.warmup)! : 0,
+    warmupMs: scenario.times.warmupMs,
     stopOnFailure: scenario.spec.stop_on_failure,
     insecure: options.insecure ?? false,
     signal,
@@ -170,7 +170,7 @@ async function prepareDatabaseWatch(scenario: LoadedScenario, options: LoadtestO
   const indexes = sets.flatMap((set) => set.indexes.map((i) => ({ schema: i.table.schema, name: i.name, table: `${i.table.schema}.${i.table.name}` })));
   const databaseUrl = options.databaseUrl ?? spec?.url;
   const connection = databaseUrl ? resolveConnectionOptions({ databaseUrl, env }) : connectionOptions(options, config, env);
-  return { connection, indexes, thresholds: spec?.thresholds ?? {}, roles: spec?.roles ?? [], ...(spec?.settle ? { settleMs: parseDuration(spec.settle)! } : {}) };
+  return { connection, indexes, thresholds: spec?.thresholds ?? {}, roles: spec?.roles ?? [], ...(scenario.times.settleMs !== undefined ? { settleMs: scenario.times.settleMs } : {}) };
 }
 
 async function startDatabaseWatch(setup: WatchSetup, signal: AbortSignal): Promise<StartedWatch> {
@@ -242,19 +242,21 @@ export function stagePlans(scenario: LoadedScenario, options: Pick<LoadtestOptio
   }
   return users.map((count, i) => {
     // With --stages, a stage takes the settings of the scenario's stage at the same position (or the last one).
-    const source = spec.stages[Math.min(i, spec.stages.length - 1)]!;
+    const at = Math.min(i, spec.stages.length - 1);
+    const source = spec.stages[at]!;
+    const times = scenario.times.stages[at]!;
     return {
       users: count,
-      durationMs: duration ?? parseDuration(source.duration)!,
-      rampMs: source.ramp ? parseDuration(source.ramp)! : 0,
+      durationMs: duration ?? times.durationMs,
+      rampMs: times.rampMs,
       thresholds: stageThresholds(spec.thresholds, i < spec.stages.length ? source.thresholds : undefined),
     };
   });
 }
 
 function timeoutOf(scenario: LoadedScenario, options: Pick<LoadtestOptions, 'timeout'>): number {
-  const text = options.timeout ?? scenario.spec.timeout;
-  if (text === undefined) return DEFAULT_TIMEOUT_MS;
+  if (options.timeout === undefined) return scenario.times.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const text = options.timeout;
   const ms = parseDuration(text);
   // autocannon refuses timeouts under 1 s (the scenario schema says so with a position).
   if (ms === undefined || ms < 1000) throw new DbtuneError('USAGE', `--timeout must be a duration of at least 1s, got ${JSON.stringify(text)}`);

@@ -9,6 +9,13 @@ export function parseDuration(text: string | number): number | undefined {
   return value * factor;
 }
 
+/** A duration the schema has already checked, in milliseconds; an unreadable one here is a bug. */
+export function durationMs(text: string | number): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error(`not a duration: ${JSON.stringify(text)} (the schema should have refused it)`);
+  return ms;
+}
+
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;

@@ -5,6 +5,7 @@ import { describeReadError, readInputFile } from '../files/input-file.js';
 import { describeEnvValue, envNames, splitEnvRefs, substituteEnv } from '../scenario/env-refs.js';
 import { compileJson, jsonColumns, type JsonTemplate } from '../scenario/json-template.js';
 import { parseTemplate, textOutsideGenerators, type Template } from '../scenario/template.js';
+import { durationMs } from './duration.js';
 import { formatPath, InputProblemsError, type Problem } from './problems.js';
 import { scenarioSchema, type ScenarioFile } from './scenario-schema.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
@@ -35,6 +36,18 @@ export interface LoadedScenario {
    * as written: a message about one names the variable, never the value.
    */
   envValues: ReadonlyMap<string, string>;
+  /** The scenario's durations in milliseconds, read once here (the schema has checked them). */
+  times: ScenarioTimes;
+}
+
+export interface ScenarioTimes {
+  warmupMs: number;
+  /** Per-request timeout, when the scenario sets one. */
+  timeoutMs?: number;
+  /** database.settle, when set. */
+  settleMs?: number;
+  /** Per stage of the scenario, in order. */
+  stages: Array<{ durationMs: number; rampMs: number }>;
 }
 
 type Path = Array<string | number>;
@@ -98,7 +111,7 @@ export async function loadScenario(file: string, env: NodeJS.ProcessEnv): Promis
     else rows = data;
   }
   if (problems.length) throw new InputProblemsError(sortProblems(problems));
-  return { file, spec, requests, rows, envValues };
+  return { file, spec, requests, rows, envValues, times: scenarioTimes(spec) };
 }
 
 /**
@@ -223,4 +236,13 @@ function walkStrings(value: unknown, path: Path, visit: (text: string, path: Pat
 
 function sortProblems(problems: Problem[]): Problem[] {
   return [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function scenarioTimes(spec: ScenarioFile): ScenarioTimes {
+  return {
+    warmupMs: spec.warmup ? durationMs(spec.warmup) : 0,
+    ...(spec.timeout ? { timeoutMs: durationMs(spec.timeout) } : {}),
+    ...(spec.database?.settle ? { settleMs: durationMs(spec.database.settle) } : {}),
+    stages: spec.stages.map((s) => ({ durationMs: durationMs(s.duration), rampMs: s.ramp ? durationMs(s.ramp) : 0 })),
+  };
 }

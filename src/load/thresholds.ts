@@ -1,4 +1,4 @@
-import { parseDuration } from '../config/duration.js';
+import { durationMs } from '../config/duration.js';
 import type { ScenarioFile } from '../config/scenario-schema.js';
 import type { RequestStats, ThresholdResult } from '../model/load-result.js';
 
@@ -32,7 +32,7 @@ export function evaluateThresholds(thresholds: Thresholds, stats: RequestStats):
   for (const p of PERCENTILES) {
     const limit = thresholds[p];
     if (limit === undefined) continue;
-    const limitMs = parseDuration(limit)!;
+    const limitMs = durationMs(limit);
     const observed = stats.latency[p];
     // No latency measured at all (every request refused, say): nothing holds the limit.
     const measured = stats.latency.max > 0;

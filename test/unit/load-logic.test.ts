@@ -106,6 +106,7 @@ describe('stage plans', () => {
       ],
       thresholds: { p95: '50ms' },
     },
+    times: { warmupMs: 0, stages: [{ durationMs: 60_000, rampMs: 0 }, { durationMs: 30_000, rampMs: 10_000 }] },
   } as unknown as LoadedScenario;
 
   it('keeps the scenario stages, with per-stage thresholds merged', () => {

@@ -27,6 +27,16 @@ describe('loadScenario', () => {
     expect(loaded.requests.map((r) => r.name)).toEqual(['profile', 'conversations', 'expenses', 'leads', 'events']);
     expect(loaded.spec.database?.indexes).toEqual(['../indexes/demo.yaml']);
     expect(loaded.spec.stages.map((s) => s.users)).toEqual([10, 50, 100]);
+    // Durations are read once, here: the command gets milliseconds.
+    expect(loaded.times).toEqual({ warmupMs: 0, timeoutMs: 10_000, settleMs: 1500, stages: [10, 50, 100].map(() => ({ durationMs: 15_000, rampMs: 0 })) });
+  });
+
+  it('reads every duration into milliseconds: warm-up, ramps, stages', async () => {
+    const loaded = await loadScenario(
+      await scenarioFile('scenario: t\ntarget: http://127.0.0.1:1\nrequests: [{ name: a, path: /a }]\nwarmup: 2.5s\nstages:\n  - { users: 1, duration: 1m }\n  - { users: 2, duration: 1500ms, ramp: 500ms }\n'),
+      {},
+    );
+    expect(loaded.times).toEqual({ warmupMs: 2500, stages: [{ durationMs: 60_000, rampMs: 0 }, { durationMs: 1500, rampMs: 500 }] });
   });
 
   it('loads the example in scenarios/ with its environment filled and templates compiled', async () => {
