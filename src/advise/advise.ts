@@ -97,7 +97,12 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
     const failures = await planner.prepare(usable.map((s) => { const a = analyses.get(s.id)!; return { id: s.id, query: s.query, paramCount: a.ok ? a.paramCount : 0 }; }));
     const planned = usable.filter((s) => !failures.has(s.id));
     const plannedIds = new Set(planned.map((s) => s.id));
-    const scored = candidates.filter((c) => c.statements.some((id) => plannedIds.has(id)));
+    const plannable = candidates.filter((c) => c.statements.some((id) => plannedIds.has(id)));
+    // A candidate HypoPG cannot create is a finding about its statements, not the end of the run.
+    const refused = await planner.refused(plannable);
+    const scored = plannable.filter((c) => !refused.has(c.id));
+    const refusedNotes = (id: number) =>
+      plannable.filter((c) => refused.has(c.id) && c.statements.includes(id)).map((c) => `not scored: HypoPG refused ${createIndexText(c)}: ${refused.get(c.id)!}`);
     const selection = await selectIndexes(planner, planned.map((s) => ({ id: s.id, calls: s.calls, tables: tablesOf(s.id) })), scored, options);
     const sizes = await planner.sizes(selection.chosen.map((c) => c.candidate));
     const writes = await readWriteCounts(session, uniqueTables(selection.chosen.map((c) => c.candidate.table)));
@@ -131,7 +136,7 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
       const costBefore = selection.baseline.get(s.id)!;
       const costAfter = selection.final.get(s.id)!;
       const helped = indexes.filter((ix) => ix.statements.some((x) => x.id === s.id)).map((ix) => ix.name);
-      const outcome = { ...base, costBefore, costAfter, indexes: helped, servedBy: served, notes: a.notes };
+      const outcome = { ...base, costBefore, costAfter, indexes: helped, servedBy: served, notes: [...a.notes, ...refusedNotes(s.id)] };
       if (helped.length) return { ...outcome, status: 'improved' };
       if (served.length) return { ...outcome, status: 'served', reason: `already served by ${served.join(', ')}` };
       const best = Math.max(0, ...scored.filter((c) => c.statements.includes(s.id)).map((c) => selection.rejected.get(c.id) ?? 0));

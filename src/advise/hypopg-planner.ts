@@ -40,10 +40,11 @@ export class HypoPgPlanner implements WhatIfPlanner {
         cause: error,
       });
     }
-    await session.query('SELECT hypopg_reset()');
-    await session.query("SELECT set_config('plan_cache_mode', 'force_generic_plan', false)");
+    // Marked as dbtune's own: the next advise run leaves them out of the workload.
+    await session.query('SELECT /* dbtune-advise */ hypopg_reset()');
+    await session.query("SELECT /* dbtune-advise */ set_config('plan_cache_mode', 'force_generic_plan', false)");
     // Nothing here writes: statements are only planned. Belt and braces against a planner-time side effect.
-    await session.query("SELECT set_config('default_transaction_read_only', 'on', false)");
+    await session.query("SELECT /* dbtune-advise */ set_config('default_transaction_read_only', 'on', false)");
     return new HypoPgPlanner(session);
   }
 
@@ -60,6 +61,24 @@ export class HypoPgPlanner implements WhatIfPlanner {
       }
     }
     return failures;
+  }
+
+  /**
+   * The candidates HypoPG refuses to create, with its reason: a key or predicate that is not
+   * IMMUTABLE (date() of a timestamptz, say), a key too wide for a btree. Each is tried once on
+   * its own; the rest are scored.
+   */
+  async refused(candidates: readonly Candidate[]): Promise<Map<string, string>> {
+    const refused = new Map<string, string>();
+    for (const c of candidates) {
+      try {
+        const rows = await this.session.query<{ oid: number }>('SELECT /* dbtune-advise */ indexrelid::int8 AS oid FROM hypopg_create_index($1)', [createIndexText(c)]);
+        await this.session.query('SELECT /* dbtune-advise */ hypopg_drop_index($1)', [rows[0]!.oid]);
+      } catch (error) {
+        refused.set(c.id, pgErrorFields(error).message);
+      }
+    }
+    return refused;
   }
 
   async costs(indexes: readonly Candidate[], statements: readonly number[]): Promise<Map<number, number>> {

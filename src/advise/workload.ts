@@ -92,7 +92,10 @@ export function statementsFromFile(file: string, text: string, parser: PgParser)
 
 function withParse(s: WorkloadStatement, parser: PgParser): WorkloadStatement {
   try {
-    const [parsed] = parser.parse(s.query);
+    // The text is run as PREPARE … AS <text>: one statement, nothing after it, or it is not used.
+    const statements = parser.parse(s.query);
+    if (statements.length > 1) return { ...s, parseError: `${statements.length} statements in one text: only a single statement is planned` };
+    const [parsed] = statements;
     return parsed ? { ...s, parsed } : { ...s, parseError: 'empty statement' };
   } catch (error) {
     return { ...s, parseError: error instanceof SqlSyntaxError ? `PostgreSQL's parser rejects the text: ${error.message}` : String(error) };

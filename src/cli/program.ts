@@ -245,7 +245,8 @@ Examples:
         .option('--top <n>', 'statements to read from pg_stat_statements, by total time (default 20)')
         .option('--statements <file>', 'advise for the statements in this SQL file instead (each weighted as one call)')
         .option('--min-improvement <percent>', "keep an index only if it cuts some statement's cost by this much (default 50%)")
-        .option('--out <file>', 'write the advised indexes as an index set (YAML) for plan / apply / verify'),
+        .option('--out <file>', 'write the advised indexes as an index set (YAML) for plan / apply / verify')
+        .option('--force', 'overwrite the --out file if it exists'),
     ),
     'table (default), json, markdown',
   )

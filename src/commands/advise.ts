@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DbtuneError } from '../errors.js';
 import { describeReadError, readInputFile } from '../files/input-file.js';
-import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
+import { checkEditableOutput, writeOutputFile } from '../files/output-file.js';
 import { InputProblemsError } from '../config/problems.js';
 import { emitReport } from '../report/emit.js';
 import { loadPgParser } from '../sql/pg-parser.js';
@@ -13,6 +13,7 @@ export interface AdviseCommandOptions extends CommonOptions {
   statements?: string;
   minImprovement?: string;
   out?: string;
+  force?: boolean;
 }
 
 /** `--min-improvement 50%` (or `50`) → 0.5; from 1% to 100%. */
@@ -31,7 +32,8 @@ export const run: CommandHandler<AdviseCommandOptions> = async (_args, options, 
   if (format === 'junit') throw new DbtuneError('USAGE', '--format junit is not available for advise: expected one of table, json, markdown');
   const top = parseIntOption('--top', options.top, 1, 10_000) ?? 20;
   const minImprovement = parseShare(options.minImprovement, 0.5);
-  if (options.out) await checkOutputFile(options.out, 'index-set');
+  // An index set is a file people edit: never replaced without --force.
+  if (options.out) await checkEditableOutput(options.out, '--out', options.force ?? false);
   const parser = await loadPgParser();
   const { statementsFromFile, readPgStatStatements } = await import('../advise/workload.js');
 

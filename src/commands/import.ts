@@ -1,9 +1,8 @@
-import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputProblemsError, type Problem } from '../config/problems.js';
 import { DbtuneError } from '../errors.js';
 import { describeReadError, readInputFile } from '../files/input-file.js';
-import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
+import { checkEditableOutput, writeOutputFile } from '../files/output-file.js';
 import { importIndexStatements, type SqlSource } from '../import/import-sql.js';
 import { importNotes, renderImportedSet } from '../import/render-index-set.js';
 import { write } from '../report/emit.js';
@@ -31,13 +30,8 @@ export const run: CommandHandler<ImportOptions> = async (files, options, { io })
   if (files.length === 0) throw new DbtuneError('USAGE', 'import takes one or more SQL files');
   const format = options.json ? 'json' : (options.format ?? 'yaml');
   if (format !== 'yaml' && format !== 'json') throw new DbtuneError('USAGE', `unknown --format ${JSON.stringify(format)}: expected yaml or json`);
-  if (options.out) {
-    await checkOutputFile(options.out, '--out');
-    // An index set is a file people edit, as init's scaffold is: never replaced without --force.
-    if (!options.force && (await lstat(options.out).then(() => true, () => false))) {
-      throw new DbtuneError('USAGE', `--out file ${options.out} exists; nothing was written`, { hint: 'pass --force to overwrite it' });
-    }
-  }
+  // An index set is a file people edit, as init's scaffold is: never replaced without --force.
+  if (options.out) await checkEditableOutput(options.out, '--out', options.force ?? false);
 
   const problems: Problem[] = [];
   const sources: SqlSource[] = [];

@@ -52,6 +52,17 @@ export async function writeOutputFile(file: string, text: string, label: string,
 }
 
 /** Refuses, before anything runs, a file that {@link createExclusiveFile} will create but that exists already (exit 2). */
+/**
+ * For a file people edit (an index set): checked as any output file, and one that exists is
+ * replaced only with --force.
+ */
+export async function checkEditableOutput(file: string, label: string, force: boolean): Promise<void> {
+  await checkOutputFile(file, label);
+  if (!force && (await lstat(file).then(() => true, () => false))) {
+    throw new DbtuneError('USAGE', `${label} file ${file} exists; nothing was written`, { hint: 'pass --force to overwrite it' });
+  }
+}
+
 export async function checkNewFile(file: string, label: string): Promise<void> {
   await checkOutputFile(file, label);
   if (await lstat(file).then(() => true, () => false)) throw exists(file, label);

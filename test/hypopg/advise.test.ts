@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadIndexSets } from '../../src/config/load-index-sets.js';
@@ -17,7 +17,7 @@ const unavailable = inject('hypopgUnavailable');
 
 interface AdviceJson {
   indexes: Array<{ name: string; table: string; keys: Array<{ column?: string; expression?: string; order: string }>; where?: string; statements: Array<{ id: number }>; size_bytes: number; table_writes: number | null }>;
-  statements: Array<{ id: number; query: string; status: string; reason?: string; indexes: string[]; served_by: string[]; cost_before?: number; cost_after?: number }>;
+  statements: Array<{ id: number; query: string; status: string; reason?: string; indexes: string[]; served_by: string[]; notes: string[]; cost_before?: number; cost_after?: number }>;
 }
 
 describe.skipIf(Boolean(unavailable))('dbtune advise with HypoPG', () => {
@@ -105,19 +105,30 @@ describe.skipIf(Boolean(unavailable))('dbtune advise with HypoPG', () => {
       "SELECT count(*) FROM orders WHERE status = 'open';",
       "INSERT INTO orders VALUES (0, 1, 'open', 1);",
       'SELECT * FROM no_such_table WHERE id = 1;',
+      // date() of a timestamptz is STABLE, not IMMUTABLE: HypoPG refuses the expression index.
+      "SELECT id FROM users WHERE date(created_at) = '2026-01-01';",
     ].join('\n'));
     const result = await runCli(['advise', '--statements', file, '--format', 'json'], env());
     expect(result.code, result.stderr).toBe(0);
     const advice = JSON.parse(result.stdout) as AdviceJson;
     expect(advice.indexes).toHaveLength(1);
     expect(advice.indexes[0]).toMatchObject({ table: 'public.orders', where: "status = 'open'" });
-    expect(advice.statements.map((s) => s.status)).toEqual(['improved', 'unusable', 'unusable']);
+    expect(advice.statements.map((s) => s.status)).toEqual(['improved', 'unusable', 'unusable', 'no_gain']);
+    expect(advice.statements[3]!.notes.join('\n')).toMatch(/not scored: HypoPG refused CREATE INDEX ON "public"\."users" \(\(date\(created_at\)\)\): .*must be marked IMMUTABLE/);
     expect(advice.statements[1]!.reason).toMatch(/INSERT … VALUES/);
     expect(advice.statements[2]!.reason).toMatch(/no_such_table not found/);
 
-    const markdown = await runCli(['advise', '--statements', file, '--format', 'markdown'], env());
+    // An index set is a file people edit: --out replaces one only with --force.
+    const out = path.join(path.dirname(file), 'hot.yaml');
+    await writeFile(out, '# edited by hand\n');
+    const kept = await runCli(['advise', '--statements', file, '--out', out], env());
+    expect(kept.code).toBe(2);
+    expect(kept.stderr).toMatch(/exists; nothing was written/);
+    expect(await readFile(out, 'utf8')).toBe('# edited by hand\n');
+    const markdown = await runCli(['advise', '--statements', file, '--format', 'markdown', '--out', out, '--force'], env());
     expect(markdown.code).toBe(0);
     expect(markdown.stdout).toContain(advice.indexes[0]!.name);
+    expect(await readFile(out, 'utf8')).toContain(advice.indexes[0]!.name);
 
     const bad = await writeTempFile('bad.sql', 'SELECT 1;\nSELEC * FROM orders;\n');
     const refused = await runCli(['advise', '--statements', bad], env());
