@@ -1,16 +1,16 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Projects: `unit` (pure logic, no server), `hypopg` (advise, on Debian's PostgreSQL 15 with
- * hypopg), `pg<major>` (integration tests
- * against a real PostgreSQL), and the timing-sensitive `load`, `html` and
- * `demo`. Each pg project starts its own embedded server of that major in a
- * fresh temp dir (test/support/global-setup.ts), unless
- * DBTUNE_TEST_DATABASE_URL names a server to use instead (project `pg-external`).
+ * Projects: `unit` (pure logic, no server), `cli` (the CLI against test HTTP servers, nothing
+ * timed), `hypopg` (advise, on Debian's PostgreSQL 15 with hypopg), `pg<major>` (integration
+ * tests against a real PostgreSQL), and the timing-sensitive `load`, `html` and `demo`. Each pg
+ * project starts its own embedded server of that major in a fresh temp dir
+ * (test/support/global-setup.ts), unless DBTUNE_TEST_DATABASE_URL names a server to use instead
+ * (project `pg-external`).
  *
- * `npm test` runs them in two steps (test/README.md): unit and pg* in
- * parallel, then load, html and demo one file at a time, so that latencies are
- * not measured on a CPU the database projects are using.
+ * `npm test` runs them in two steps (test/README.md): unit, cli, hypopg and pg* in parallel,
+ * then load, html and demo one file at a time, so that latencies are not measured on a CPU the
+ * database projects are using.
  *
  * DBTUNE_TEST_PG_VERSIONS picks the majors (default all supported: 13–18).
  */

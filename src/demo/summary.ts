@@ -1,7 +1,7 @@
 import type { SavedExplain } from '../model/explain-result.js';
 import { stageDatabase } from '../model/stage-database.js';
 import type { LoadResult } from '../model/load-result.js';
-import { formatLatency, formatPercent } from '../load/thresholds.js';
+import { formatLatency, formatPercent } from '../report/figures.js';
 import { columns, type Report, type ReportRow } from '../report/model.js';
 
 /**

@@ -3,7 +3,7 @@ import { columns, countLabels, type Report, type ReportRow, type RowStatus } fro
 import { stageDatabase, type StageDatabase } from '../model/stage-database.js';
 import { ALPHA, compareMixes, type MixDifference } from './mix-stats.js';
 import type { LoadResult, StageResult, TimelinePoint } from '../model/load-result.js';
-import { formatLatency, formatPercent } from './thresholds.js';
+import { formatLatency, formatPercent } from '../report/figures.js';
 
 /**
  * Before/after of two load-test results, per stage and per request name. A

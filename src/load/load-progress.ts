@@ -2,7 +2,7 @@ import { formatMs } from '../config/duration.js';
 import type { Paint } from '../report/render-table.js';
 import { describeErrors } from './load-report.js';
 import type { LoadEvent } from './run-scenario.js';
-import { formatLatency, formatPercent } from './thresholds.js';
+import { formatLatency, formatPercent } from '../report/figures.js';
 
 /**
  * Load-test progress on stderr. On a terminal one status line is redrawn in

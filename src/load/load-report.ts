@@ -1,7 +1,7 @@
 import { columns, type Report, type ReportRow } from '../report/model.js';
 import { stageDatabase, type StageDatabase, type StatementTracking } from '../model/stage-database.js';
 import type { ErrorCounts, LoadResult, MixShare, StageResult } from '../model/load-result.js';
-import { formatLatency, formatPercent } from './thresholds.js';
+import { formatLatency, formatPercent } from '../report/figures.js';
 
 /**
  * The load test as a report: a row per stage with its figures, a row per

@@ -1,6 +1,7 @@
 import { durationMs } from '../config/duration.js';
 import type { ScenarioFile } from '../config/scenario-schema.js';
 import type { RequestStats, ThresholdResult } from '../model/load-result.js';
+import { formatLatency, formatPercent, parseRate } from '../report/figures.js';
 
 /**
  * Thresholds of a stage: the scenario's, overridden key by key by the stage's
@@ -46,11 +47,6 @@ export function evaluateThresholds(thresholds: Thresholds, stats: RequestStats):
   return results;
 }
 
-/** `99%` or `0.99` → 0.99. */
-export function parseRate(value: string | number): number {
-  return typeof value === 'number' ? value : Number.parseFloat(value) / 100;
-}
-
 function rateThreshold(name: string, limit: string | number, observed: number, direction: 'min' | 'max'): ThresholdResult {
   const rate = parseRate(limit);
   return {
@@ -59,19 +55,6 @@ function rateThreshold(name: string, limit: string | number, observed: number, d
     observed: formatPercent(observed),
     passed: direction === 'min' ? observed >= rate : observed <= rate,
   };
-}
-
-export function formatPercent(rate: number): string {
-  const pct = rate * 100;
-  if (Number.isInteger(Math.round(pct * 1e6) / 1e6)) return `${Math.round(pct)}%`;
-  // Enough digits that 99.96% never shows as a passing-looking "100%".
-  // Rounded down: 98.96% must not read as a passing-looking 99.0%.
-  return `${pct >= 99 ? (Math.floor(pct * 100) / 100).toFixed(2) : (Math.floor(pct * 10) / 10).toFixed(1)}%`;
-}
-
-export function formatLatency(ms: number): string {
-  if (ms >= 1000) return `${(ms / 1000).toFixed(2)}s`;
-  return `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)}ms`;
 }
 
 /** The most users among the unbroken run of passing stages from the first (0 if the first failed). */

@@ -37,7 +37,7 @@ export interface RoleStatements {
 }
 
 /**
- * Whether pg_stat_statements lost entries during the stage (issue 13, item 8).
+ * Whether pg_stat_statements lost entries during the stage.
  * Detection needs pg_stat_statements_info (PostgreSQL 14+) for resets and
  * evictions, and each entry's `stats_since` (17+) for an entry removed and
  * created again within the stage.

@@ -1,7 +1,7 @@
 import type { ThresholdResult } from '../model/load-result.js';
 import type { KnownTables, StageDatabase } from '../model/stage-database.js';
 import type { DatabaseThresholds } from '../config/scenario-schema.js';
-import { formatPercent, parseRate } from '../load/thresholds.js';
+import { formatPercent, parseRate } from '../report/figures.js';
 
 export type { DatabaseThresholds } from '../config/scenario-schema.js';
 

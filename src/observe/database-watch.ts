@@ -7,7 +7,6 @@ import type { StageDatabase } from '../model/stage-database.js';
 import { detect, marked, readSnapshot, resolveRoles, type Capabilities, type Sample, type Snapshot, type WatchedIndex } from './watch-queries.js';
 
 export type { DatabaseThresholds } from './database-thresholds.js';
-export type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableActivity, TopStatement } from '../model/stage-database.js';
 export type { WatchedIndex } from './watch-queries.js';
 
 /**

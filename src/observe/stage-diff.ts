@@ -91,7 +91,7 @@ const { before, after, httpRequests, capabilities, roles: countedRoles, indexes:
         uncertain = true;
         continue;
       }
-      if (text.startsWith(MARK) || text.includes(MARK)) continue;
+      if (text.includes(MARK)) continue;
       if (text === '<insufficient privilege>') hidden = true;
       else if (isSessionControl(text)) continue;
       const d = { calls: 0, total_ms: 0, io_ms: 0 };

@@ -7,7 +7,7 @@ import { afterAll } from 'vitest';
  * Setup file of every project: each test file gets a temp root of its own, and everything a test
  * or a CLI it spawns writes under the OS temp dir (scenario files, reports, a demo's data dir)
  * goes there and is removed after the file, pass or fail. os.tmpdir() reads TMPDIR at each call,
- * and spawned processes inherit it. Without this every run left thousands of directories behind.
+ * and spawned processes inherit it.
  */
 const root = mkdtempSync(path.join(tmpdir(), 'dbtune-test-run-'));
 // An embedded server started under it runs as the `postgres` OS user when the tests run as root:

@@ -4,7 +4,8 @@ import type { LoadedScenario } from '../../src/config/load-scenario.js';
 import { compareLoadMixes, compareLoadResults, loadCompareReport, relativeNoise } from '../../src/load/load-compare.js';
 import type { LoadResult, RequestStats, StageResult, TimelinePoint } from '../../src/model/load-result.js';
 import { rampSteps } from '../../src/load/engine/ramp-steps.js';
-import { evaluateThresholds, formatPercent, maxSustainedUsers, stageThresholds } from '../../src/load/thresholds.js';
+import { formatPercent } from '../../src/report/figures.js';
+import { evaluateThresholds, maxSustainedUsers, stageThresholds } from '../../src/load/thresholds.js';
 
 function stats(over: Partial<RequestStats> = {}): RequestStats {
   return {
