@@ -7,7 +7,7 @@ import { describeKeys, fmtBytes, fmtCost, pct } from './set-yaml.js';
 
 const STATUS: Record<StatementStatus, RowStatus> = { improved: 'pass', served: 'info', no_gain: 'skip', unusable: 'warn' };
 
-export function adviseReport(advice: Advice, context: { source: string; minImprovement: number; out?: string }): Report {
+export function adviseReport(advice: Advice, context: { source: string; minImprovement: number; notes?: string[]; out?: string }): Report {
   const short = (q: string) => {
     const one = q.replace(/\s+/g, ' ').trim();
     return one.length > 90 ? `${one.slice(0, 87)}…` : one;
@@ -44,6 +44,7 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
   const notes = [
     `source: ${context.source}; an index is kept when it saves at least ${pct(context.minImprovement)} of some statement's generic-plan cost (HypoPG estimates)`,
     `${advice.candidates} candidate indexes scored in ${advice.evaluations} plans; workload cost ${fmtCost(advice.workloadCost.before)} → ${fmtCost(advice.workloadCost.after)}`,
+    ...(context.notes ?? []),
   ];
   if (context.out) notes.push(`index set written to ${context.out}: review it, then dbtune plan / apply / verify`);
   return {
