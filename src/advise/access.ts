@@ -41,6 +41,10 @@ export interface ParamUse {
   use: 'equality' | 'range' | 'limit' | 'offset';
   table?: QualifiedName;
   term?: KeyTerm;
+  /** A range's side: `lower` when the column must be above the value (`>`, `>=`, BETWEEN's first), `upper` when below. */
+  bound?: 'lower' | 'upper';
+  /** `= ANY($n)`: the parameter is an array of values. */
+  array?: boolean;
 }
 
 export type StatementAnalysis =

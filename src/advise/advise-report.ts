@@ -85,6 +85,7 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
         served_by: s.servedBy,
         notes: s.notes,
       })),
+      checks: advice.checks.map((c) => ({ statement: c.statement, uses_index: c.usesIndex, ...(c.skipped ? { skipped: c.skipped } : {}) })),
       candidates: advice.candidates,
       evaluations: advice.evaluations,
       workload_cost: advice.workloadCost,

@@ -139,7 +139,7 @@ class Extractor {
         if (!t || op !== '=') return;
         t.entry.access.equality.push(t.term);
         const values = a.kind === 'AEXPR_IN' ? list(as(a.rexpr, 'List')?.items ?? a.rexpr) : [a.rexpr];
-        for (const v of values) this.useParam(this.value(v, scope), 'equality', t);
+        for (const v of values) this.useParam(this.value(v, scope), 'equality', t, a.kind === 'AEXPR_OP_ANY' ? { array: true } : {});
         return;
       }
       case 'AEXPR_BETWEEN':
@@ -147,7 +147,7 @@ class Extractor {
         const t = this.term(a.lexpr, scope);
         if (!t) return;
         t.entry.access.ranges.push(t.term);
-        for (const v of list(as(a.rexpr, 'List')?.items ?? a.rexpr)) this.useParam(this.value(v, scope), 'range', t);
+        list(as(a.rexpr, 'List')?.items ?? a.rexpr).forEach((v, i) => this.useParam(this.value(v, scope), 'range', t, { bound: i === 0 ? 'lower' : 'upper' }));
         return;
       }
       case 'AEXPR_LIKE':
@@ -184,7 +184,7 @@ class Extractor {
       if (value.kind === 'const') access.constants.push({ sql: `${l.sql} = ${value.sql}`, ...(l.column ? { fixes: l.column } : {}) });
     } else if (RANGE.has(operator)) {
       access.ranges.push(l.term);
-      this.useParam(value, 'range', l);
+      this.useParam(value, 'range', l, { bound: operator.startsWith('>') ? 'lower' : 'upper' });
     } else if ((operator === '<>' || operator === '!=') && value.kind === 'const') {
       access.constants.push({ sql: `${l.sql} <> ${value.sql}` });
     }
@@ -210,8 +210,8 @@ class Extractor {
     if (v?.kind === 'param') this.params.push({ param: v.number, use });
   }
 
-  private useParam(value: Value | undefined, use: 'equality' | 'range', t: Term): void {
-    if (value?.kind === 'param') this.params.push({ param: value.number, use, table: t.entry.access.table, term: t.term });
+  private useParam(value: Value | undefined, use: 'equality' | 'range', t: Term, extra: Pick<ParamUse, 'bound' | 'array'> = {}): void {
+    if (value?.kind === 'param') this.params.push({ param: value.number, use, table: t.entry.access.table, term: t.term, ...extra });
   }
 
   /** Subqueries inside expressions (EXISTS, IN (SELECT …), scalar subqueries), with the outer scope visible. */

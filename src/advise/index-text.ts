@@ -1,4 +1,5 @@
 import { quoteIdent, quoteQualified } from '../sql/identifiers.js';
+import type { KeyTerm } from './access.js';
 import type { Candidate, CandidateKey } from './candidates.js';
 
 /** `CREATE INDEX ON …` for a candidate: what hypopg_create_index is given. */
@@ -8,8 +9,13 @@ export function createIndexText(candidate: Candidate): string {
 }
 
 function keySql(k: CandidateKey): string {
-  const t = k.term.kind === 'column' ? quoteIdent(k.term.column) : `(${k.term.expression})`;
+  const t = termSql(k.term);
   return k.order === 'desc' ? `${t} DESC` : t;
+}
+
+/** A key term as SQL: a quoted column, or the expression in parentheses. */
+export function termSql(term: KeyTerm): string {
+  return term.kind === 'column' ? quoteIdent(term.column) : `(${term.expression})`;
 }
 
 /** A readable index name within PostgreSQL's 63 bytes: `idx_<table>_<keys>[_partial]`, made unique against `taken`. */

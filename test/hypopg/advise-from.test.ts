@@ -70,7 +70,8 @@ describe.skipIf(Boolean(unavailable))('dbtune advise --from a saved loadtest res
     expect(seen(0)).toBeGreaterThan(0);
     expect(seen(1)).toBeGreaterThan(0);
 
-    const run = await runCli(['advise', '--from', saved, '--format', 'json'], { DATABASE_URL: db.url });
+    const out = path.join(path.dirname(saved), 'advised.yaml');
+    const run = await runCli(['advise', '--from', saved, '--format', 'json', '--out', out], { DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
     const advice = JSON.parse(run.stdout) as AdviceJson;
     const feed = advice.statements.find((s) => s.query === FEED_SEEN)!;
@@ -81,6 +82,19 @@ describe.skipIf(Boolean(unavailable))('dbtune advise --from a saved loadtest res
     expect(advice.indexes).toHaveLength(1);
     expect(index!.keys.map((k) => [k.column, k.order])).toEqual([['account_id', 'asc'], ['created_at', 'desc']]);
     expect(index!.statements).toEqual([{ id: feed.id, calls: feedCalls, cost_before: expect.any(Number), cost_after: expect.any(Number) }]);
+
+    // The set carries a check for the statement, its parameters from pg_stats; after apply, verify runs it and it passes.
+    const yaml = await readFile(out, 'utf8');
+    expect(yaml).toContain(`expect: { uses_index: ${JSON.stringify(index!.name)} }`);
+    expect(yaml).toMatch(/# #\d+: \$1: events\.account_id: the histogram's median; \$2: a page of 20 rows/);
+    const [histogram] = await db.query<{ median: string }>("SELECT (histogram_bounds::text::text[])[51] AS median FROM pg_stats WHERE tablename = 'events' AND attname = 'account_id'");
+    expect(yaml).toContain(`params: [${JSON.stringify(histogram!.median)}, 20]`);
+    const applied = await runCli(['apply', out], { DATABASE_URL: db.url });
+    expect(applied.code, applied.stderr).toBe(0);
+    const verified = await runCli(['verify', out, '--format', 'json'], { DATABASE_URL: db.url });
+    expect(verified.code, verified.stdout).toBe(0);
+    const checks = (JSON.parse(verified.stdout) as { checks: Array<{ name: string; passed: boolean; generic?: { status: string } }> }).checks;
+    expect(checks).toEqual([expect.objectContaining({ passed: true, generic: expect.objectContaining({ status: 'pass' }) })]);
   });
 
   it('refuses, with exit 2, a file that is not a loadtest result, one without database figures, and one without statements', async () => {

@@ -85,6 +85,14 @@ describe('analyzeStatement', () => {
     const a = analyze('SELECT * FROM conversations WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2 OFFSET $3');
     expect(a.ok && a.paramCount).toBe(3);
     expect(a.ok && a.params.map((p) => p.use)).toEqual(['equality', 'limit', 'offset']);
+    const b = analyze('SELECT * FROM conversations WHERE $1 < created_at AND created_at <= $2 AND user_id = ANY($3) AND id BETWEEN $4 AND $5');
+    expect(b.ok && b.params.map((p) => [p.param, p.use, p.bound ?? p.array])).toEqual([
+      [1, 'range', 'lower'],
+      [2, 'range', 'upper'],
+      [3, 'equality', true],
+      [4, 'range', 'lower'],
+      [5, 'range', 'upper'],
+    ]);
   });
 
   it.each([
