@@ -18,7 +18,7 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
     cells: {
       index: ix.name,
       table: displayQualified(ix.table),
-      keys: `(${describeKeys(ix)})${ix.where ? ` WHERE ${ix.where}` : ''}`,
+      keys: `(${describeKeys(ix)})${ix.include ? ` INCLUDE (${ix.include.join(', ')})` : ''}${ix.where ? ` WHERE ${ix.where}` : ''}`,
       statements: ix.statements.map((s) => `#${s.id}`).join(' '),
       cost: ix.statements.map((s) => `${fmtCost(s.costBefore)} → ${fmtCost(s.costAfter)}`).join('; '),
       saved: pct(ix.workloadShare),
@@ -65,6 +65,7 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
         name: ix.name,
         table: displayQualified(ix.table),
         keys: ix.keys.map((k) => (k.term.kind === 'column' ? { column: k.term.column, order: k.order } : { expression: k.term.expression, order: k.order })),
+        ...(ix.include ? { include: ix.include } : {}),
         ...(ix.where ? { where: ix.where } : {}),
         definition: ix.definition,
         statements: ix.statements.map((s) => ({ id: s.id, calls: s.calls, cost_before: s.costBefore, cost_after: s.costAfter })),

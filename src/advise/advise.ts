@@ -43,6 +43,8 @@ export interface AdvisedIndex {
   name: string;
   table: QualifiedName;
   keys: CandidateKey[];
+  /** INCLUDE columns (a covering index, for index-only scans). */
+  include?: string[];
   where?: string;
   /** The CREATE INDEX (without CONCURRENTLY or a name) that was scored. */
   definition: string;
@@ -86,7 +88,7 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
   const tables = uniqueTables(usable.flatMap((s) => { const a = analyses.get(s.id)!; return a.ok ? a.accesses.map((x) => x.table) : []; }));
   const existing = await readIndexes(session, tables);
 
-  const all = generateCandidates(usable.map((s) => { const a = analyses.get(s.id)!; return { id: s.id, accesses: a.ok ? a.accesses : [] }; }));
+  const all = generateCandidates(usable.map((s) => { const a = analyses.get(s.id)!; return { id: s.id, accesses: a.ok ? a.accesses : [] }; }), (t, c) => catalog.isNarrow(t, c));
   const servedBy = new Map<number, Set<string>>();
   const candidates: Candidate[] = [];
   for (const c of all) {
@@ -120,6 +122,7 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
         name: indexName(c, taken),
         table: c.table,
         keys: c.keys,
+        ...(c.include ? { include: c.include } : {}),
         ...(c.where ? { where: c.where } : {}),
         definition: createIndexText(c),
         statements: chosen.serves.map((s) => ({ id: s.statement, calls: calls.get(s.statement) ?? 1, costBefore: s.before, costAfter: s.after })),

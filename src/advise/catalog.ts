@@ -1,7 +1,7 @@
 import type { SqlSession } from '../db/client.js';
 import { quoteQualified, type QualifiedName } from '../sql/identifiers.js';
 import type { ExistingIndex } from './coverage.js';
-import type { CatalogTable } from './table-catalog.js';
+import { NARROW_BYTES, type CatalogTable } from './table-catalog.js';
 
 /**
  * advise's catalog reads: one query each, whatever the number of statements. Each carries the
@@ -14,9 +14,14 @@ export const ADVISE_MARK = '/* dbtune-advise */';
 /** Tables (with columns) whose names the statements mention, in any schema. */
 export async function readTables(session: SqlSession, names: readonly string[]): Promise<CatalogTable[]> {
   if (!names.length) return [];
-  const rows = await session.query<{ schema: string; name: string; visible: boolean; kind: string; columns: string[] }>(
+  const rows = await session.query<CatalogTable>(
     `SELECT ${ADVISE_MARK} n.nspname AS schema, c.relname AS name, pg_table_is_visible(c.oid) AS visible, c.relkind::text AS kind,
-            array(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS columns
+            array(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS columns,
+            array(SELECT a.attname::text FROM pg_attribute a
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                     AND coalesce((SELECT max(s.avg_width) FROM pg_stats s WHERE s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname),
+                                  nullif(a.attlen, -1)) <= ${NARROW_BYTES}
+                   ORDER BY a.attnum) AS narrow
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'm', 'v', 'f')
         AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'`,

@@ -5,7 +5,8 @@ import type { Candidate, CandidateKey } from './candidates.js';
 /** `CREATE INDEX ON …` for a candidate: what hypopg_create_index is given. */
 export function createIndexText(candidate: Candidate): string {
   const keys = candidate.keys.map(keySql).join(', ');
-  return `CREATE INDEX ON ${quoteQualified(candidate.table)} (${keys})${candidate.where ? ` WHERE ${candidate.where}` : ''}`;
+  const include = candidate.include ? ` INCLUDE (${candidate.include.map(quoteIdent).join(', ')})` : '';
+  return `CREATE INDEX ON ${quoteQualified(candidate.table)} (${keys})${include}${candidate.where ? ` WHERE ${candidate.where}` : ''}`;
 }
 
 function keySql(k: CandidateKey): string {

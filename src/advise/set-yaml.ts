@@ -21,6 +21,7 @@ export function renderIndexSet(advice: Advice, setName: string): string {
     lines.push(`    table: ${q(displayQualified(ix.table))}`);
     const columns = ix.keys.map((k) => (k.term.kind === 'column' ? q(`${displayIdent(k.term.column)}${k.order === 'desc' ? ' desc' : ''}`) : `{ expression: ${q(k.term.expression)}${k.order === 'desc' ? ', order: desc' : ''} }`));
     lines.push(`    columns: [${columns.join(', ')}]`);
+    if (ix.include) lines.push(`    include: [${ix.include.map((c) => q(displayIdent(c))).join(', ')}]`);
     if (ix.where) lines.push(`    where: ${q(ix.where)}`);
   }
   lines.push(...renderChecks(advice, setName));
