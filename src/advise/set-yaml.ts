@@ -56,14 +56,22 @@ const shorten = (s: string, n: number) => {
   return one.length > n ? `${one.slice(0, n - 1)}…` : one;
 };
 
+/** Why an index is there: what it saves, what it costs, and per statement it serves its calls and cost before → after. */
 function why(ix: AdvisedIndex, advice: Advice): string[] {
   const out = [`${ix.name}: saves ${pct(ix.workloadShare)} of the workload's cost; about ${fmtBytes(ix.sizeBytes)}; table writes since stats reset: ${ix.tableWrites ?? 'unknown'}`];
+  if (ix.include) out.push(`  INCLUDE (${ix.include.join(', ')}): the other columns its statements read, for an index-only scan`);
+  if (ix.where) out.push(`  partial: only the rows its statements ask for (WHERE ${ix.where})`);
   for (const s of ix.statements) {
     const st = advice.statements.find((x) => x.id === s.id);
-    const text = (st?.query ?? '').replace(/\s+/g, ' ').slice(0, 100);
-    out.push(`  #${s.id} (${st?.origin ?? ''}, ${s.calls} calls) cost ${fmtCost(s.costBefore)} → ${fmtCost(s.costAfter)}: ${text}`);
+    const text = shorten(st?.query ?? '', 100);
+    const time = st?.totalMs !== undefined ? `, ${fmtMs(st.totalMs)} in total` : '';
+    out.push(`  #${s.id} (${st?.origin ?? ''}, ${s.calls} calls${time}) cost ${fmtCost(s.costBefore)} → ${fmtCost(s.costAfter)}: ${text}`);
   }
-  return out.map((l) => l.replace(/[\r\n]/g, ' '));
+  return out.map(oneLine);
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms).toLocaleString('en-US')} ms`;
 }
 
 export function fmtCost(n: number): string {
