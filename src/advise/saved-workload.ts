@@ -49,10 +49,10 @@ export function statementsFromLoadResult(file: string, result: LoadResult, parse
     throw new DbtuneError('INPUT_INVALID', `--from ${file}: no database figures in this loadtest result: ${why}`, { hint: HINT });
   }
   const sums = new Map<string, { calls: number; totalMs: number; stages: number[] }>();
-  const notes: string[] = [];
+  const older: number[] = [];
   for (const { stage, db } of watched) {
     const { statements, complete } = seenInStage(db);
-    if (!complete && statements.length) notes.push(`stage ${stage} was saved by an older dbtune: only its top statements are known`);
+    if (!complete && statements.length) older.push(stage);
     for (const s of statements) {
       const sum = sums.get(s.query) ?? { calls: 0, totalMs: 0, stages: [] };
       sum.calls += s.calls;
@@ -66,6 +66,7 @@ export function statementsFromLoadResult(file: string, result: LoadResult, parse
     const why = sources.has('pg_stat_statements') ? 'the watched database ran no statement of the counted roles during the stages' : 'pg_stat_statements was not available to the watch (it counted transactions only)';
     throw new DbtuneError('INPUT_INVALID', `--from ${file}: no statements in this loadtest result: ${why}`, { hint: HINT });
   }
+  const notes = older.length ? [`${stagesText(older)} ${older.length === 1 ? 'was' : 'were'} saved by an older dbtune: only ${older.length === 1 ? 'its' : 'their'} top statements are known`] : [];
   const ranked = [...sums].sort((a, b) => b[1].totalMs - a[1].totalMs).slice(0, top);
   const statements = ranked.map(([query, sum], i) => {
     const s: WorkloadStatement = { id: i + 1, query, shown: query, calls: sum.calls, totalMs: sum.totalMs, origin: `${file} ${stagesText(sum.stages)}` };

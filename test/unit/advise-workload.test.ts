@@ -74,6 +74,8 @@ describe('advise workload', () => {
     ]);
     expect(statements[1]!.parseError).toMatch(/shortened when the result was saved/);
     expect(notes).toEqual(['stage 3 was saved by an older dbtune: only its top statements are known']);
+    const olderOnly = { stages: [stage(1, older), stage(2, older)] } as unknown as LoadResult;
+    expect(statementsFromLoadResult('r.json', olderOnly, parser, 20).notes).toEqual(['stages 1, 2 were saved by an older dbtune: only their top statements are known']);
     expect(statementsFromLoadResult('r.json', result, parser, 1).statements).toHaveLength(1);
   });
 });
