@@ -89,8 +89,18 @@ export async function readColumnStats(session: SqlSession, columns: ReadonlyArra
   return out;
 }
 
-/** One non-null value of a column or expression read from the table: for a key pg_stats has nothing on (an expression before its index exists). */
+/**
+ * One non-null value of a column or expression read from the table: for a key pg_stats has nothing
+ * on (an expression before its index exists). Within 2 s: a table where it is mostly NULL is not
+ * read through for it.
+ */
 export async function sampleValue(session: SqlSession, table: QualifiedName, termSql: string): Promise<string | undefined> {
-  const rows = await session.query<{ v: string }>(`SELECT ${ADVISE_MARK} (${termSql})::text AS v FROM ${quoteQualified(table)} WHERE (${termSql}) IS NOT NULL LIMIT 1`);
-  return rows[0]?.v;
+  await session.query('BEGIN READ ONLY');
+  try {
+    await session.query(`SELECT ${ADVISE_MARK} set_config('statement_timeout', '2s', true)`);
+    const rows = await session.query<{ v: string }>(`SELECT ${ADVISE_MARK} (${termSql})::text AS v FROM ${quoteQualified(table)} WHERE (${termSql}) IS NOT NULL LIMIT 1`);
+    return rows[0]?.v;
+  } finally {
+    await session.query('ROLLBACK');
+  }
 }
