@@ -33,6 +33,12 @@ export interface TableAccess {
   sort: SortTerm[];
   groupBy: KeyTerm[];
   constants: ConstantPredicate[];
+  /**
+   * Every column of this table the statement reads (select list, conditions, sorting…), when they
+   * are all known: a SELECT with no `*` or whole-row reference. What an index must hold for an
+   * index-only scan; absent otherwise.
+   */
+  reads?: string[];
 }
 
 /** What a `$n` parameter is compared with, to pick a realistic value for a check. */
@@ -41,6 +47,10 @@ export interface ParamUse {
   use: 'equality' | 'range' | 'limit' | 'offset';
   table?: QualifiedName;
   term?: KeyTerm;
+  /** A range's side: `lower` when the column must be above the value (`>`, `>=`, BETWEEN's first), `upper` when below. */
+  bound?: 'lower' | 'upper';
+  /** `= ANY($n)`: the parameter is an array of values. */
+  array?: boolean;
 }
 
 export type StatementAnalysis =

@@ -7,7 +7,7 @@ import { describeKeys, fmtBytes, fmtCost, pct } from './set-yaml.js';
 
 const STATUS: Record<StatementStatus, RowStatus> = { improved: 'pass', served: 'info', no_gain: 'skip', unusable: 'warn' };
 
-export function adviseReport(advice: Advice, context: { source: string; minImprovement: number; out?: string }): Report {
+export function adviseReport(advice: Advice, context: { source: string; minImprovement: number; notes?: string[]; out?: string }): Report {
   const short = (q: string) => {
     const one = q.replace(/\s+/g, ' ').trim();
     return one.length > 90 ? `${one.slice(0, 87)}…` : one;
@@ -18,7 +18,7 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
     cells: {
       index: ix.name,
       table: displayQualified(ix.table),
-      keys: `(${describeKeys(ix)})${ix.where ? ` WHERE ${ix.where}` : ''}`,
+      keys: `(${describeKeys(ix)})${ix.include ? ` INCLUDE (${ix.include.join(', ')})` : ''}${ix.where ? ` WHERE ${ix.where}` : ''}`,
       statements: ix.statements.map((s) => `#${s.id}`).join(' '),
       cost: ix.statements.map((s) => `${fmtCost(s.costBefore)} → ${fmtCost(s.costAfter)}`).join('; '),
       saved: pct(ix.workloadShare),
@@ -44,6 +44,7 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
   const notes = [
     `source: ${context.source}; an index is kept when it saves at least ${pct(context.minImprovement)} of some statement's generic-plan cost (HypoPG estimates)`,
     `${advice.candidates} candidate indexes scored in ${advice.evaluations} plans; workload cost ${fmtCost(advice.workloadCost.before)} → ${fmtCost(advice.workloadCost.after)}`,
+    ...(context.notes ?? []),
   ];
   if (context.out) notes.push(`index set written to ${context.out}: review it, then dbtune plan / apply / verify`);
   return {
@@ -64,6 +65,7 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
         name: ix.name,
         table: displayQualified(ix.table),
         keys: ix.keys.map((k) => (k.term.kind === 'column' ? { column: k.term.column, order: k.order } : { expression: k.term.expression, order: k.order })),
+        ...(ix.include ? { include: ix.include } : {}),
         ...(ix.where ? { where: ix.where } : {}),
         definition: ix.definition,
         statements: ix.statements.map((s) => ({ id: s.id, calls: s.calls, cost_before: s.costBefore, cost_after: s.costAfter })),
@@ -84,6 +86,7 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
         served_by: s.servedBy,
         notes: s.notes,
       })),
+      checks: advice.checks.map((c) => ({ statement: c.statement, uses_index: c.usesIndex, ...(c.skipped ? { skipped: c.skipped } : {}) })),
       candidates: advice.candidates,
       evaluations: advice.evaluations,
       workload_cost: advice.workloadCost,

@@ -1,6 +1,7 @@
 import type { SqlSession } from '../db/client.js';
 import type { QualifiedName } from '../sql/identifiers.js';
 import type { StatementAnalysis } from './access.js';
+import { adviseChecks, type AdvisedCheck, type ServedStatement } from './checks.js';
 import { generateCandidates, type Candidate, type CandidateKey } from './candidates.js';
 import { readIndexes, readTables, readWriteCounts } from './catalog.js';
 import { servingIndex } from './coverage.js';
@@ -8,7 +9,7 @@ import { analyzeStatement } from './extract.js';
 import { referencedTables } from './parse-tree.js';
 import { HypoPgPlanner } from './hypopg-planner.js';
 import { createIndexText, indexName } from './index-text.js';
-import { selectIndexes } from './select.js';
+import { selectIndexes, type Selection } from './select.js';
 import { TableCatalog } from './table-catalog.js';
 import type { WorkloadStatement } from './workload.js';
 
@@ -42,6 +43,8 @@ export interface AdvisedIndex {
   name: string;
   table: QualifiedName;
   keys: CandidateKey[];
+  /** INCLUDE columns (a covering index, for index-only scans). */
+  include?: string[];
   where?: string;
   /** The CREATE INDEX (without CONCURRENTLY or a name) that was scored. */
   definition: string;
@@ -57,6 +60,8 @@ export interface AdvisedIndex {
 export interface Advice {
   indexes: AdvisedIndex[];
   statements: StatementOutcome[];
+  /** The EXPLAIN checks that prove the indexes serve their statements, one per improved statement. */
+  checks: AdvisedCheck[];
   candidates: number;
   evaluations: number;
   /** Call-weighted generic-plan cost of the workload before and after the advised indexes. */
@@ -83,7 +88,7 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
   const tables = uniqueTables(usable.flatMap((s) => { const a = analyses.get(s.id)!; return a.ok ? a.accesses.map((x) => x.table) : []; }));
   const existing = await readIndexes(session, tables);
 
-  const all = generateCandidates(usable.map((s) => { const a = analyses.get(s.id)!; return { id: s.id, accesses: a.ok ? a.accesses : [] }; }));
+  const all = generateCandidates(usable.map((s) => { const a = analyses.get(s.id)!; return { id: s.id, accesses: a.ok ? a.accesses : [] }; }), (t, c) => catalog.isNarrow(t, c));
   const servedBy = new Map<number, Set<string>>();
   const candidates: Candidate[] = [];
   for (const c of all) {
@@ -117,6 +122,7 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
         name: indexName(c, taken),
         table: c.table,
         keys: c.keys,
+        ...(c.include ? { include: c.include } : {}),
         ...(c.where ? { where: c.where } : {}),
         definition: createIndexText(c),
         statements: chosen.serves.map((s) => ({ id: s.statement, calls: calls.get(s.statement) ?? 1, costBefore: s.before, costAfter: s.after })),
@@ -142,10 +148,23 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
       const best = Math.max(0, ...scored.filter((c) => c.statements.includes(s.id)).map((c) => selection.rejected.get(c.id) ?? 0));
       return { ...outcome, status: 'no_gain', reason: `no candidate saves ${Math.round(options.minImprovement * 100)}% of its cost (best: ${Math.round(best * 100)}%)` };
     });
-    return { indexes, statements, candidates: scored.length, evaluations: selection.evaluations, workloadCost: { before, after: weighted(selection.final) } };
+    const checks = await adviseChecks(session, planner, selection.chosen.map((c) => c.candidate), statements.filter((s) => s.status === 'improved').map((s) => servedStatement(s, analyses.get(s.id)!, selection, indexes)));
+    return { indexes, statements, checks, candidates: scored.length, evaluations: selection.evaluations, workloadCost: { before, after: weighted(selection.final) } };
   } finally {
     await planner.close();
   }
+}
+
+/** What a check for an improved statement is made from. */
+function servedStatement(s: StatementOutcome, analysis: StatementAnalysis, selection: Selection, indexes: readonly AdvisedIndex[]): ServedStatement {
+  return {
+    id: s.id,
+    query: s.query,
+    paramCount: analysis.ok ? analysis.paramCount : 0,
+    params: analysis.ok ? analysis.params : [],
+    finalCost: selection.final.get(s.id)!,
+    servedBy: indexes.flatMap((ix, i) => (ix.statements.some((x) => x.id === s.id) ? [{ name: ix.name, candidate: selection.chosen[i]!.candidate }] : [])),
+  };
 }
 
 function uniqueTables(tables: readonly QualifiedName[]): QualifiedName[] {

@@ -19,11 +19,15 @@ export interface Candidate {
   keys: CandidateKey[];
   /** Predicate of a partial index. */
   where?: string;
+  /** INCLUDE columns: what else the statement reads, for an index-only scan. */
+  include?: string[];
   /** Ids of the statements it was made for. */
   statements: number[];
 }
 
 export const MAX_KEYS = 3;
+/** A covering variant is offered when the statement reads at most this many columns besides the keys. */
+export const MAX_INCLUDE = 3;
 
 const key = (term: KeyTerm, order: 'asc' | 'desc' = 'asc'): CandidateKey => ({ term, order });
 
@@ -48,8 +52,11 @@ export function keyLists(access: TableAccess): CandidateKey[][] {
   return uniqueLists(lists.map((l) => l.slice(0, MAX_KEYS)).filter((l) => l.length > 0));
 }
 
-/** Candidates for one statement's table access: plain, and partial when it has constant predicates. */
-export function candidatesFor(access: TableAccess, statement: number): Candidate[] {
+/** Whether a column is narrow enough to INCLUDE (table-catalog.ts); every column is, when not said. */
+export type IsNarrow = (table: QualifiedName, column: string) => boolean;
+
+/** Candidates for one statement's table access: plain, partial when it has constant predicates, and covering variants. */
+export function candidatesFor(access: TableAccess, statement: number, isNarrow: IsNarrow = () => true): Candidate[] {
   const plain = keyLists(access);
   const out = plain.map((keys) => candidate(access.table, keys, undefined, statement));
   if (access.constants.length) {
@@ -63,15 +70,31 @@ export function candidatesFor(access: TableAccess, statement: number): Candidate
     }
     out.push(...partial.map((keys) => candidate(access.table, keys, where, statement)));
   }
-  return out;
+  return [...out, ...coveringVariants(access, out, statement, isNarrow)];
+}
+
+/**
+ * INCLUDE variants for an index-only scan, when the statement reads few columns besides the keys, all narrow:
+ * of the most specific plain and partial candidates only (each variant is one more to score).
+ * Scoring keeps one only where it saves more than the plain index (select.ts).
+ */
+function coveringVariants(access: TableAccess, made: readonly Candidate[], statement: number, isNarrow: IsNarrow): Candidate[] {
+  if (!access.reads) return [];
+  const firsts = [made.find((c) => !c.where), made.find((c) => c.where)].filter((c): c is Candidate => c !== undefined);
+  return firsts.flatMap((c) => {
+    const keyColumns = new Set(c.keys.flatMap((k) => (k.term.kind === 'column' ? [k.term.column] : [])));
+    const extra = access.reads!.filter((column, i, all) => !keyColumns.has(column) && all.indexOf(column) === i);
+    const fits = extra.length > 0 && extra.length <= MAX_INCLUDE && extra.every((column) => isNarrow(access.table, column));
+    return fits ? [candidate(access.table, c.keys, c.where, statement, extra)] : [];
+  });
 }
 
 /** Every statement's candidates, identical ones merged (their statements listed together). */
-export function generateCandidates(statements: ReadonlyArray<{ id: number; accesses: readonly TableAccess[] }>): Candidate[] {
+export function generateCandidates(statements: ReadonlyArray<{ id: number; accesses: readonly TableAccess[] }>, isNarrow: IsNarrow = () => true): Candidate[] {
   const byId = new Map<string, Candidate>();
   for (const s of statements) {
     for (const access of s.accesses) {
-      for (const c of candidatesFor(access, s.id)) {
+      for (const c of candidatesFor(access, s.id, isNarrow)) {
         const seen = byId.get(c.id);
         if (!seen) byId.set(c.id, c);
         else if (!seen.statements.includes(s.id)) seen.statements.push(s.id);
@@ -81,9 +104,9 @@ export function generateCandidates(statements: ReadonlyArray<{ id: number; acces
   return [...byId.values()];
 }
 
-function candidate(table: QualifiedName, keys: CandidateKey[], where: string | undefined, statement: number): Candidate {
-  const id = `${table.schema}.${table.name}(${keys.map(keyText).join(', ')})${where ? ` WHERE ${where}` : ''}`;
-  return { id, table, keys, ...(where ? { where } : {}), statements: [statement] };
+function candidate(table: QualifiedName, keys: CandidateKey[], where: string | undefined, statement: number, include?: string[]): Candidate {
+  const id = `${table.schema}.${table.name}(${keys.map(keyText).join(', ')})${include ? ` INCLUDE (${include.join(', ')})` : ''}${where ? ` WHERE ${where}` : ''}`;
+  return { id, table, keys, ...(where ? { where } : {}), ...(include ? { include } : {}), statements: [statement] };
 }
 
 export function keyText(k: CandidateKey): string {

@@ -1,7 +1,7 @@
 import { displayIdent } from '../sql/identifiers.js';
 import type { ParsedStatement } from '../sql/pg-parser.js';
 import { termKey, type KeyTerm, type ParamUse, type StatementAnalysis, type TableAccess } from './access.js';
-import { as, constant, list, maxParam, obj, Scope, str, type Node, type ScopeEntry } from './parse-tree.js';
+import { as, constant, list, maxParam, noteReads, obj, Scope, str, type Node, type ScopeEntry } from './parse-tree.js';
 import type { TableCatalog } from './table-catalog.js';
 
 /**
@@ -49,6 +49,7 @@ class Extractor {
     this.sort(list(node.sortClause), scope);
     const group = list(node.groupClause).map((g) => this.term(g, scope)).filter((t): t is Term => t !== undefined);
     if (group.length && group.every((g) => g.entry === group[0]!.entry)) group[0]!.entry.access.groupBy.push(...group.map((g) => g.term));
+    noteReads([node.targetList, node.whereClause, quals, node.sortClause, node.groupClause, node.havingClause, node.distinctClause, node.windowClause], scope);
     this.limit(node.limitCount, 'limit');
     this.limit(node.limitOffset, 'offset');
     this.sublinks(node.targetList, scope);
@@ -63,6 +64,8 @@ class Extractor {
     this.predicate(node.whereClause, scope);
     for (const q of quals) this.predicate(q, scope);
     this.sublinks(node.targetList, scope);
+    // An index-only scan cannot serve a write: the row is read whole.
+    for (const e of scope.entries) delete e.access.reads;
   }
 
   private from(item: unknown, scope: Scope, ctes: Set<string>, quals: unknown[]): void {
@@ -81,7 +84,7 @@ class Extractor {
         return;
       }
       const alias = as(range.alias, 'Alias')?.aliasname ?? obj(range.alias)?.aliasname;
-      const access: TableAccess = { table: { schema: table.schema, name: table.name }, equality: [], ranges: [], sort: [], groupBy: [], constants: [] };
+      const access: TableAccess = { table: { schema: table.schema, name: table.name }, equality: [], ranges: [], sort: [], groupBy: [], constants: [], reads: [] };
       this.accesses.push(access);
       scope.entries.push({ alias: typeof alias === 'string' ? alias : table.name, table, access });
       return;
@@ -94,7 +97,10 @@ class Extractor {
       for (const using of list(join.usingClause)) {
         const column = str(using);
         if (column === undefined) continue;
-        for (const e of scope.entries) if (e.table.columns.includes(column)) e.access.equality.push({ kind: 'column', column });
+        for (const e of scope.entries.filter((x) => x.table.columns.includes(column))) {
+          e.access.equality.push({ kind: 'column', column });
+          e.access.reads?.push(column);
+        }
       }
       return;
     }
@@ -139,7 +145,7 @@ class Extractor {
         if (!t || op !== '=') return;
         t.entry.access.equality.push(t.term);
         const values = a.kind === 'AEXPR_IN' ? list(as(a.rexpr, 'List')?.items ?? a.rexpr) : [a.rexpr];
-        for (const v of values) this.useParam(this.value(v, scope), 'equality', t);
+        for (const v of values) this.useParam(this.value(v, scope), 'equality', t, a.kind === 'AEXPR_OP_ANY' ? { array: true } : {});
         return;
       }
       case 'AEXPR_BETWEEN':
@@ -147,7 +153,7 @@ class Extractor {
         const t = this.term(a.lexpr, scope);
         if (!t) return;
         t.entry.access.ranges.push(t.term);
-        for (const v of list(as(a.rexpr, 'List')?.items ?? a.rexpr)) this.useParam(this.value(v, scope), 'range', t);
+        list(as(a.rexpr, 'List')?.items ?? a.rexpr).forEach((v, i) => this.useParam(this.value(v, scope), 'range', t, { bound: i === 0 ? 'lower' : 'upper' }));
         return;
       }
       case 'AEXPR_LIKE':
@@ -184,7 +190,7 @@ class Extractor {
       if (value.kind === 'const') access.constants.push({ sql: `${l.sql} = ${value.sql}`, ...(l.column ? { fixes: l.column } : {}) });
     } else if (RANGE.has(operator)) {
       access.ranges.push(l.term);
-      this.useParam(value, 'range', l);
+      this.useParam(value, 'range', l, { bound: operator.startsWith('>') ? 'lower' : 'upper' });
     } else if ((operator === '<>' || operator === '!=') && value.kind === 'const') {
       access.constants.push({ sql: `${l.sql} <> ${value.sql}` });
     }
@@ -210,8 +216,8 @@ class Extractor {
     if (v?.kind === 'param') this.params.push({ param: v.number, use });
   }
 
-  private useParam(value: Value | undefined, use: 'equality' | 'range', t: Term): void {
-    if (value?.kind === 'param') this.params.push({ param: value.number, use, table: t.entry.access.table, term: t.term });
+  private useParam(value: Value | undefined, use: 'equality' | 'range', t: Term, extra: Pick<ParamUse, 'bound' | 'array'> = {}): void {
+    if (value?.kind === 'param') this.params.push({ param: value.number, use, table: t.entry.access.table, term: t.term, ...extra });
   }
 
   /** Subqueries inside expressions (EXISTS, IN (SELECT …), scalar subqueries), with the outer scope visible. */

@@ -1,15 +1,22 @@
 import { quoteIdent, quoteQualified } from '../sql/identifiers.js';
+import type { KeyTerm } from './access.js';
 import type { Candidate, CandidateKey } from './candidates.js';
 
 /** `CREATE INDEX ON …` for a candidate: what hypopg_create_index is given. */
 export function createIndexText(candidate: Candidate): string {
   const keys = candidate.keys.map(keySql).join(', ');
-  return `CREATE INDEX ON ${quoteQualified(candidate.table)} (${keys})${candidate.where ? ` WHERE ${candidate.where}` : ''}`;
+  const include = candidate.include ? ` INCLUDE (${candidate.include.map(quoteIdent).join(', ')})` : '';
+  return `CREATE INDEX ON ${quoteQualified(candidate.table)} (${keys})${include}${candidate.where ? ` WHERE ${candidate.where}` : ''}`;
 }
 
 function keySql(k: CandidateKey): string {
-  const t = k.term.kind === 'column' ? quoteIdent(k.term.column) : `(${k.term.expression})`;
+  const t = termSql(k.term);
   return k.order === 'desc' ? `${t} DESC` : t;
+}
+
+/** A key term as SQL: a quoted column, or the expression in parentheses. */
+export function termSql(term: KeyTerm): string {
+  return term.kind === 'column' ? quoteIdent(term.column) : `(${term.expression})`;
 }
 
 /** A readable index name within PostgreSQL's 63 bytes: `idx_<table>_<keys>[_partial]`, made unique against `taken`. */

@@ -65,6 +65,39 @@ export class Scope {
   }
 }
 
+/**
+ * Records on the tables in scope the columns the given expressions read (TableAccess.reads); a `*`
+ * or a whole-row reference (`t`, `t.*`) means the whole row, so the table has no such list.
+ * Subqueries are left to their own scope, which records their outer references itself.
+ */
+export function noteReads(expr: unknown, scope: Scope): void {
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(visit);
+    const n = obj(v);
+    if (!n || n.SubLink || n.RangeSubselect) return;
+    const ref = as(n, 'ColumnRef');
+    if (!ref) return Object.values(n).forEach(visit);
+    const fields = list(ref.fields);
+    const names = fields.map(str);
+    const star = fields.some((f) => obj(f)?.A_Star !== undefined);
+    const found = star ? undefined : scope.resolve(names as string[]);
+    if (found) {
+      if (found.entry.access.reads && !found.entry.access.reads.includes(found.column)) found.entry.access.reads.push(found.column);
+      return;
+    }
+    // `*`: every table of this scope is read whole; `t.*` or `t` alone (a whole-row value): t is; a
+    // name that does not resolve (ambiguous): every table that has such a column may be read for it.
+    const qualifier = star ? names[names.length - 2] : names.length === 1 ? names[0] : undefined;
+    for (let s: Scope | undefined = scope; s; s = s.parent) {
+      for (const e of s.entries) {
+        const whole = star ? (qualifier === undefined ? s === scope : e.alias === qualifier) : e.alias === qualifier || e.table.columns.includes(names.at(-1) ?? '');
+        if (whole) delete e.access.reads;
+      }
+    }
+  };
+  visit(expr);
+}
+
 export /** SQL text of a literal (with its cast, if simple), or undefined when it is not one. */
 function constant(node: unknown): string | undefined {
   const cast = as(node, 'TypeCast');

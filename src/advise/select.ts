@@ -1,4 +1,4 @@
-import type { Candidate } from './candidates.js';
+import { keyText, type Candidate } from './candidates.js';
 
 /**
  * Greedy selection over what-if costs (pure; the costs come from a {@link WhatIfPlanner}).
@@ -83,18 +83,36 @@ export async function selectIndexes(planner: WhatIfPlanner, statements: readonly
     }
     const best = pickBest(qualifying);
     if (!best) break;
-    chosen.push({ candidate: best.candidate, serves: best.serves, saving: best.saving });
     rejected.delete(best.candidate.id);
-    for (const [id, cost] of best.costs) current.set(id, cost);
     remaining = remaining.filter((c) => c !== best.candidate);
+    const covered = chosen.findIndex((c) => isCoveringVariant(best.candidate, c.candidate));
+    if (covered < 0) {
+      chosen.push({ candidate: best.candidate, serves: best.serves, saving: best.saving });
+      for (const [id, cost] of best.costs) current.set(id, cost);
+      continue;
+    }
+    // The INCLUDE variant of a chosen index that still pays on top of it replaces it: one index, not both.
+    const replaced = chosen[covered]!;
+    chosen[covered] = { candidate: best.candidate, serves: [], saving: replaced.saving + best.saving };
+    const ids = [...new Set([...replaced.serves, ...best.serves].map((x) => x.statement))];
+    const costs = await planner.costs(chosen.map((c) => c.candidate), ids);
+    evaluations += ids.length;
+    for (const id of ids) current.set(id, costs.get(id)!);
+    chosen[covered]!.serves = ids.map((id) => ({ statement: id, before: (replaced.serves.find((x) => x.statement === id) ?? best.serves.find((x) => x.statement === id))!.before, after: costs.get(id)! }));
   }
   return { baseline, final: current, chosen, rejected, evaluations };
 }
 
-/** Near-equal savings (within 2%): the smaller index wins — a partial one, then fewer keys. */
+/** Whether `c` is `base` with INCLUDE columns added: same table, keys and predicate. */
+function isCoveringVariant(c: Candidate, base: Candidate): boolean {
+  const keys = (x: Candidate) => x.keys.map(keyText).join(', ');
+  return Boolean(c.include) && !base.include && tableOf(c) === tableOf(base) && keys(c) === keys(base) && c.where === base.where;
+}
+
+/** Near-equal savings (within 2%): the smaller index wins — a partial one, then fewer keys, then no INCLUDE. */
 export function pickBest<T extends { candidate: Candidate; saving: number }>(options: readonly T[]): T | undefined {
   const top = Math.max(...options.map((o) => o.saving));
   const close = options.filter((o) => o.saving >= top * 0.98);
-  const rank = (o: T) => (o.candidate.where ? 0 : 10) + o.candidate.keys.length;
+  const rank = (o: T) => (o.candidate.where ? 0 : 10) + o.candidate.keys.length + (o.candidate.include ? 0.5 : 0);
   return [...close].sort((a, b) => rank(a) - rank(b) || b.saving - a.saving)[0];
 }

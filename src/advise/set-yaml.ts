@@ -21,19 +21,57 @@ export function renderIndexSet(advice: Advice, setName: string): string {
     lines.push(`    table: ${q(displayQualified(ix.table))}`);
     const columns = ix.keys.map((k) => (k.term.kind === 'column' ? q(`${displayIdent(k.term.column)}${k.order === 'desc' ? ' desc' : ''}`) : `{ expression: ${q(k.term.expression)}${k.order === 'desc' ? ', order: desc' : ''} }`));
     lines.push(`    columns: [${columns.join(', ')}]`);
+    if (ix.include) lines.push(`    include: [${ix.include.map((c) => q(displayIdent(c))).join(', ')}]`);
     if (ix.where) lines.push(`    where: ${q(ix.where)}`);
   }
+  lines.push(...renderChecks(advice, setName));
   return `${lines.join('\n')}\n`;
 }
 
+/** One EXPLAIN check per improved statement (`dbtune verify` runs them); a statement without one says why in a comment. */
+function renderChecks(advice: Advice, setName: string): string[] {
+  const q = (s: string) => JSON.stringify(s);
+  const written = advice.checks.filter((c) => !c.skipped);
+  const lines: string[] = [];
+  if (written.length) lines.push('# EXPLAIN checks that prove the indexes serve their statements, with parameters from pg_stats: dbtune verify runs them.', 'checks:');
+  for (const c of advice.checks) {
+    if (c.skipped) {
+      lines.push(oneLine(`# no check for #${c.statement}: ${c.skipped}`));
+      continue;
+    }
+    if (c.sources.length) lines.push(oneLine(`  # #${c.statement}: ${c.sources.join('; ')}`));
+    lines.push(`  - name: ${q(oneLine(`${setName} #${c.statement}: ${shorten(c.query, 70)}`))}`);
+    lines.push(`    query: ${q(c.query)}`);
+    if (c.params.length) lines.push(`    params: [${c.params.map((p) => JSON.stringify(p)).join(', ')}]`);
+    if (c.generic) lines.push('    generic: true');
+    const uses = c.usesIndex.length === 1 ? q(c.usesIndex[0]!) : `[${c.usesIndex.map(q).join(', ')}]`;
+    lines.push(`    expect: { uses_index: ${uses} }`);
+  }
+  return lines;
+}
+
+const oneLine = (s: string) => s.replace(/[\r\n\u2028\u2029]+/g, ' ');
+const shorten = (s: string, n: number) => {
+  const one = s.replace(/\s+/g, ' ').trim();
+  return one.length > n ? `${one.slice(0, n - 1)}…` : one;
+};
+
+/** Why an index is there: what it saves, what it costs, and per statement it serves its calls and cost before → after. */
 function why(ix: AdvisedIndex, advice: Advice): string[] {
   const out = [`${ix.name}: saves ${pct(ix.workloadShare)} of the workload's cost; about ${fmtBytes(ix.sizeBytes)}; table writes since stats reset: ${ix.tableWrites ?? 'unknown'}`];
+  if (ix.include) out.push(`  INCLUDE (${ix.include.join(', ')}): the other columns its statements read, for an index-only scan`);
+  if (ix.where) out.push(`  partial: only the rows its statements ask for (WHERE ${ix.where})`);
   for (const s of ix.statements) {
     const st = advice.statements.find((x) => x.id === s.id);
-    const text = (st?.query ?? '').replace(/\s+/g, ' ').slice(0, 100);
-    out.push(`  #${s.id} (${st?.origin ?? ''}, ${s.calls} calls) cost ${fmtCost(s.costBefore)} → ${fmtCost(s.costAfter)}: ${text}`);
+    const text = shorten(st?.query ?? '', 100);
+    const time = st?.totalMs !== undefined ? `, ${fmtMs(st.totalMs)} in total` : '';
+    out.push(`  #${s.id} (${st?.origin ?? ''}, ${s.calls} calls${time}) cost ${fmtCost(s.costBefore)} → ${fmtCost(s.costAfter)}: ${text}`);
   }
-  return out.map((l) => l.replace(/[\r\n]/g, ' '));
+  return out.map(oneLine);
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms).toLocaleString('en-US')} ms`;
 }
 
 export function fmtCost(n: number): string {

@@ -9,7 +9,15 @@ export interface CatalogTable {
   columns: string[];
   /** pg_class.relkind: `r` table, `p` partitioned, `m` materialized view, `v` view, `f` foreign. */
   kind: string;
+  /**
+   * Columns narrow enough to INCLUDE in an index ({@link NARROW_BYTES} on average by pg_stats, or a
+   * fixed-length type that size without statistics); when absent, every column counts as narrow.
+   */
+  narrow?: string[];
 }
+
+/** An INCLUDE column wider than this on average would bloat the index (and a btree entry is limited to about 2.7 kB). */
+export const NARROW_BYTES = 32;
 
 /** Name resolution the way the server does it, over the tables read once from the catalog. */
 export class TableCatalog {
@@ -27,6 +35,12 @@ export class TableCatalog {
   resolve(schema: string | undefined, name: string): CatalogTable | undefined {
     const list = this.byName.get(name) ?? [];
     return schema === undefined ? list.find((t) => t.visible) : list.find((t) => t.schema === schema);
+  }
+
+  /** Whether a column of a table is narrow enough to INCLUDE. */
+  isNarrow(q: QualifiedName, column: string): boolean {
+    const narrow = this.resolve(q.schema, q.name)?.narrow;
+    return !narrow || narrow.includes(column);
   }
 
   static key(q: QualifiedName): string {

@@ -90,7 +90,8 @@ export function statementsFromFile(file: string, text: string, parser: PgParser)
   });
 }
 
-function withParse(s: WorkloadStatement, parser: PgParser): WorkloadStatement {
+/** The statement with its parse, or why it has none (a text of several statements is not planned). */
+export function withParse(s: WorkloadStatement, parser: PgParser): WorkloadStatement {
   try {
     // The text is run as PREPARE … AS <text>: one statement, nothing after it, or it is not used.
     const statements = parser.parse(s.query);

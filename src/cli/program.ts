@@ -241,8 +241,9 @@ Examples:
     connectionOptions(
       program
         .command('advise')
-        .description('Index advice from the measured workload (pg_stat_statements) or a SQL file: statements parsed with PostgreSQL\'s parser, candidates scored with HypoPG.')
-        .option('--top <n>', 'statements to read from pg_stat_statements, by total time (default 20)')
+        .description('Index advice from the measured workload (pg_stat_statements, or a saved loadtest result) or a SQL file: statements parsed with PostgreSQL\'s parser, candidates scored with HypoPG.')
+        .option('--top <n>', 'statements to take, by total time (default 20)')
+        .option('--from <results.json>', 'advise for the statements a saved loadtest --out result watched (its scenario needs `database:`), weighted by their calls in its stages')
         .option('--statements <file>', 'advise for the statements in this SQL file instead (each weighted as one call)')
         .option('--min-improvement <percent>', "keep an index only if it cuts some statement's cost by this much (default 50%)")
         .option('--out <file>', 'write the advised indexes as an index set (YAML) for plan / apply / verify')
@@ -258,6 +259,7 @@ Exit 0 when advice was produced, 2 on bad input, 3 when the database cannot be r
 
 Examples:
   $ dbtune advise --top 50 --out indexes/advised.yaml
+  $ dbtune advise --from results/week3.json --out indexes/advised.yaml
   $ dbtune advise --statements slow-queries.sql --min-improvement 30% --format markdown`)
     .action((options: object) => runCommand(() => import('../commands/advise.js'), [], options));
 

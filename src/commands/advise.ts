@@ -11,6 +11,7 @@ import { connectionOptions, loadConfig, openSession, outputFormat, parseIntOptio
 export interface AdviseCommandOptions extends CommonOptions {
   top?: string;
   statements?: string;
+  from?: string;
   minImprovement?: string;
   out?: string;
   force?: boolean;
@@ -34,11 +35,19 @@ export const run: CommandHandler<AdviseCommandOptions> = async (_args, options, 
   const minImprovement = parseShare(options.minImprovement, 0.5);
   // An index set is a file people edit: never replaced without --force.
   if (options.out) await checkEditableOutput(options.out, '--out', options.force ?? false);
+  if (options.statements && options.from) throw new DbtuneError('USAGE', '--statements and --from are two sources of statements: give one');
   const parser = await loadPgParser();
   const { statementsFromFile, readPgStatStatements } = await import('../advise/workload.js');
 
   let fileStatements;
-  if (options.statements) {
+  const sourceNotes: string[] = [];
+  if (options.from) {
+    const { readSavedResultOfKind } = await import('../model/saved-result.js');
+    const { statementsFromLoadResult } = await import('../advise/saved-workload.js');
+    const saved = statementsFromLoadResult(options.from, await readSavedResultOfKind(options.from, 'dbtune.loadtest', '--from'), parser, top);
+    fileStatements = saved.statements;
+    sourceNotes.push(...saved.notes);
+  } else if (options.statements) {
     let text: string;
     try {
       text = await readInputFile(options.statements);
@@ -60,8 +69,12 @@ export const run: CommandHandler<AdviseCommandOptions> = async (_args, options, 
       const setName = path.basename(options.out).replace(/\.ya?ml$/i, '') || 'advised';
       await writeOutputFile(options.out, renderIndexSet(advice, setName), 'index-set');
     }
-    const source = options.statements ? `statements in ${options.statements}` : `pg_stat_statements, top ${top} by total time`;
-    await emitReport(adviseReport(advice, { source, minImprovement, ...(options.out ? { out: options.out } : {}) }), format, io);
+    const source = options.from
+      ? `the statements watched in ${options.from}, top ${top} by total time`
+      : options.statements
+        ? `statements in ${options.statements}`
+        : `pg_stat_statements, top ${top} by total time`;
+    await emitReport(adviseReport(advice, { source, minImprovement, notes: sourceNotes, ...(options.out ? { out: options.out } : {}) }), format, io);
     return 'ok';
   } finally {
     await session.close();

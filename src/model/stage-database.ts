@@ -10,6 +10,14 @@ export interface TopStatement {
   io_ms?: number;
 }
 
+/** A statement the watched database ran during a stage: the workload `dbtune advise --from` reads. */
+export interface WatchedStatement {
+  /** As the top statements' (constants as `$n`, comments dropped, control characters stripped), but never shortened. */
+  query: string;
+  calls: number;
+  total_ms: number;
+}
+
 export interface TableActivity {
   table: string;
   seq_scans: number;
@@ -103,10 +111,18 @@ export interface StageDatabase {
   deadlocks: number;
   top_statements: TopStatement[];
   top_statements_by_time: TopStatement[];
+  /**
+   * Every statement counted in the stage, most total time first, at most {@link WATCHED_STATEMENTS}
+   * (pg_stat_statements only; absent in results saved before it was recorded).
+   */
+  statements?: WatchedStatement[];
   tables: TableActivity[];
   indexes: IndexUse[];
   notes: string[];
 }
+
+/** How many statements a stage keeps in `statements`. */
+export const WATCHED_STATEMENTS = 100;
 
 /** Names (`schema.table`) of every user table the statistics know, to tell "no scans" from "no such table". */
 export type KnownTables = ReadonlySet<string>;

@@ -1,6 +1,6 @@
 import { round } from '../report/round.js';
 import { reportableQuery } from '../sql/reportable-query.js';
-import type { IndexUse, RoleStatements, StageDatabase, StatementTracking, TableActivity, TopStatement } from '../model/stage-database.js';
+import { WATCHED_STATEMENTS, type IndexUse, type RoleStatements, type StageDatabase, type StatementTracking, type TableActivity, type TopStatement, type WatchedStatement } from '../model/stage-database.js';
 import { judgeStatementTracking, trackingNote } from './statement-tracking.js';
 import { MARK, type Capabilities, type Sample, type Snapshot, type StatementRow, type WatchedIndex } from './watch-queries.js';
 
@@ -38,6 +38,7 @@ const { before, after, httpRequests, capabilities, roles: countedRoles, indexes:
   let queries = appTransactions;
   let top: TopStatement[] = [];
   let topByTime: TopStatement[] = [];
+  let statements: WatchedStatement[] | undefined;
   let roles: RoleStatements[] | undefined;
   let tracking: StatementTracking | undefined;
   if (capabilities.statements) {
@@ -84,7 +85,7 @@ const { before, after, httpRequests, capabilities, roles: countedRoles, indexes:
     for (const id of deltas.keys()) if (id.startsWith('hidden:')) texts.set(id, '<insufficient privilege>');
     let hidden = false;
     const perRole = new Map<string, number>();
-    const counted: Array<TopStatement & { queryid: string }> = [];
+    const counted: Array<TopStatement & { queryid: string; full: string }> = [];
     for (const [queryid, byRole] of deltas) {
       const text = texts.get(queryid);
       if (text === undefined) {
@@ -109,6 +110,7 @@ const { before, after, httpRequests, capabilities, roles: countedRoles, indexes:
       const query = await reportableQuery(text);
       counted.push({
         queryid,
+        full: query,
         query: query.length > 300 ? `${query.slice(0, 297)}...` : query,
         calls: d.calls,
         calls_per_request: httpRequests ? round(d.calls / httpRequests, 2) : 0,
@@ -118,9 +120,12 @@ const { before, after, httpRequests, capabilities, roles: countedRoles, indexes:
       });
     }
     queries = counted.reduce((n, s) => n + s.calls, 0);
-    const strip = ({ queryid: _queryid, ...rest }: TopStatement & { queryid: string }) => rest;
+    const strip = ({ queryid: _queryid, full: _full, ...rest }: TopStatement & { queryid: string; full: string }) => rest;
     top = [...counted].sort((a, b) => b.calls - a.calls).slice(0, TOP).map(strip);
-    topByTime = [...counted].sort((a, b) => b.total_ms - a.total_ms).slice(0, TOP).map(strip);
+    const byTime = [...counted].sort((a, b) => b.total_ms - a.total_ms);
+    topByTime = byTime.slice(0, TOP).map(strip);
+    // In full, for advise: a shortened text does not parse.
+    statements = byTime.slice(0, WATCHED_STATEMENTS).map((s) => ({ query: s.full, calls: s.calls, total_ms: s.total_ms }));
     uncertainCalls = uncertain;
     roles = [...perRole]
       .map(([userid, statements]) => ({ role: roleNames.get(userid) ?? `role oid ${userid}`, statements, counted: isCounted(userid) }))
@@ -198,6 +203,7 @@ const { before, after, httpRequests, capabilities, roles: countedRoles, indexes:
     deadlocks: after.deadlocks - before.deadlocks,
     top_statements: top,
     top_statements_by_time: topByTime,
+    ...(statements ? { statements } : {}),
     tables,
     indexes,
     notes: [...notes],

@@ -97,6 +97,13 @@ describe.skipIf(Boolean(unavailable))('dbtune advise with HypoPG', () => {
     const plan = async (sql: string, params: unknown[]) => JSON.stringify(await db.query(`EXPLAIN ${sql}`, params));
     expect(await plan('SELECT * FROM conversations WHERE user_id = $1 ORDER BY created_at DESC LIMIT 20', [42])).toContain(composite.name);
     expect(await plan('SELECT id FROM users WHERE lower(email) = $1', ['user5@example.com'])).toContain(expression.name);
+
+    // Its checks (one per improved statement, values from pg_stats or, for lower(email), read from the table) pass.
+    expect(yaml).toMatch(/# #\d+: \$1: users\.lower\(email\): a value read from the table/);
+    const verified = await runCli(['verify', out, '--format', 'json', '--runs', '1'], env());
+    expect(verified.code, verified.stdout).toBe(0);
+    const checks = (JSON.parse(verified.stdout) as { checks: Array<{ passed: boolean; status: string }> }).checks;
+    expect(checks.map((c) => c.status)).toEqual(['pass', 'pass']);
   });
 
   it('advises a partial index from --statements, lists what it cannot use, and refuses a file with a syntax error', async () => {

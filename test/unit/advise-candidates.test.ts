@@ -37,6 +37,20 @@ describe('candidate key order', () => {
     expect(onlyConstants.find((c) => c.where)?.keys.map(keyText)).toEqual(['status']);
   });
 
+  it('offers INCLUDE variants of the most specific candidates when the statement reads few other columns', () => {
+    const made = candidatesFor(access({ equality: [col('customer_id')], constants: [{ sql: 'deleted_at IS NULL' }], reads: ['id', 'total', 'customer_id', 'deleted_at'] }), 1);
+    expect(made.filter((c) => c.include).map(createIndexText)).toEqual([
+      'CREATE INDEX ON "public"."orders" ("customer_id") INCLUDE ("id", "total", "deleted_at")',
+      'CREATE INDEX ON "public"."orders" ("customer_id") INCLUDE ("id", "total", "deleted_at") WHERE deleted_at IS NULL',
+    ]);
+    expect(candidatesFor(access({ equality: [col('customer_id')], reads: ['a', 'b', 'c', 'd', 'customer_id'] }), 1).some((c) => c.include)).toBe(false);
+    expect(candidatesFor(access({ equality: [col('customer_id')], reads: ['customer_id'] }), 1).some((c) => c.include)).toBe(false);
+    expect(candidatesFor(access({ equality: [col('customer_id')] }), 1).some((c) => c.include)).toBe(false);
+    // A wide column (a text body) is never included.
+    const wide = access({ equality: [col('customer_id')], reads: ['customer_id', 'total', 'note'] });
+    expect(candidatesFor(wide, 1, (_t, column) => column !== 'note').some((c) => c.include)).toBe(false);
+  });
+
   it('merges identical candidates of several statements', () => {
     const a = access({ equality: [col('customer_id')] });
     const merged = generateCandidates([{ id: 1, accesses: [a] }, { id: 2, accesses: [a] }]);
@@ -96,6 +110,17 @@ describe('what-if selection', () => {
     const s = await selectIndexes(p, stmts, [c('a'), c('b'), c('a2', 2)], { minImprovement: 0.5 });
     expect(s.chosen.map((x) => x.candidate.id).sort()).toEqual(['a', 'b']);
     expect(s.final.get(1)).toBe(10);
+  });
+
+  it('lets an INCLUDE variant that still pays on top of its plain index replace it, and keeps the plain one when it does not', async () => {
+    const covering = { ...c('covering'), include: ['total'] };
+    // Near-equal savings of the whole cost: the plain index wins the tie, then its variant cuts what is left by 90%.
+    const pays = planner({ 1: 1000, 2: 1000 }, { plain: { 1: 50 }, covering: { 1: 5 } });
+    const s = await selectIndexes(pays, stmts, [c('plain'), covering], { minImprovement: 0.5 });
+    expect(s.chosen.map((x) => [x.candidate.id, x.serves])).toEqual([['covering', [{ statement: 1, before: 1000, after: 5 }]]]);
+    expect(s.final.get(1)).toBe(5);
+    const little = planner({ 1: 1000, 2: 1000 }, { plain: { 1: 50 }, covering: { 1: 40 } });
+    expect((await selectIndexes(little, stmts, [c('plain'), covering], { minImprovement: 0.5 })).chosen.map((x) => x.candidate.id)).toEqual(['plain']);
   });
 
   it('breaks near ties towards the smaller index: partial, then fewer keys', () => {

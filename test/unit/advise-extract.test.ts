@@ -81,10 +81,30 @@ describe('analyzeStatement', () => {
     expect(c!.sort).toEqual([]);
   });
 
+  it.each([
+    ['SELECT id, total FROM orders WHERE customer_id = $1', [['id', 'total', 'customer_id']]],
+    ['SELECT sum(total) FROM orders o WHERE o.customer_id = $1 GROUP BY status', [['total', 'customer_id', 'status']]],
+    ['SELECT * FROM orders WHERE customer_id = $1', [undefined]],
+    ['SELECT o.*, u.email FROM orders o JOIN users u ON u.id = o.customer_id WHERE u.active', [undefined, ['email', 'id', 'active']]],
+    ['SELECT row_to_json(u) FROM users u WHERE id = $1', [undefined]],
+    ['SELECT u.email FROM users u WHERE EXISTS (SELECT * FROM conversations c WHERE c.user_id = u.id)', [['email', 'id'], undefined]],
+    ['UPDATE orders SET status = $1 WHERE customer_id = $2', [undefined]],
+  ])('records the columns %s reads of each table, or none when it reads whole rows', (sql, reads) => {
+    expect(accesses(sql).map((a) => a.reads && [...a.reads].sort())).toEqual(reads.map((r) => r && [...r].sort()));
+  });
+
   it('counts parameters and records what each one is compared with', () => {
     const a = analyze('SELECT * FROM conversations WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2 OFFSET $3');
     expect(a.ok && a.paramCount).toBe(3);
     expect(a.ok && a.params.map((p) => p.use)).toEqual(['equality', 'limit', 'offset']);
+    const b = analyze('SELECT * FROM conversations WHERE $1 < created_at AND created_at <= $2 AND user_id = ANY($3) AND id BETWEEN $4 AND $5');
+    expect(b.ok && b.params.map((p) => [p.param, p.use, p.bound ?? p.array])).toEqual([
+      [1, 'range', 'lower'],
+      [2, 'range', 'upper'],
+      [3, 'equality', true],
+      [4, 'range', 'lower'],
+      [5, 'range', 'upper'],
+    ]);
   });
 
   it.each([

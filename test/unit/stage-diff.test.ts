@@ -54,6 +54,18 @@ describe('describeStage', () => {
       ['SELECT id FROM customers WHERE id = $1', 100, 1],
     ]);
     expect(stage.top_statements[0]!.mean_ms).toBe(3);
+    // Every counted statement, most total time first, in full: what advise --from reads.
+    expect(stage.statements).toEqual([
+      { query: 'SELECT count(*) FROM orders WHERE customer_id = $1', calls: 500, total_ms: 1500 },
+      { query: 'SELECT id FROM customers WHERE id = $1', calls: 100, total_ms: 200 },
+    ]);
+  });
+
+  it('keeps every statement in full for advise, though the top statements are shortened', async () => {
+    const long = `SELECT id FROM customers WHERE ${Array.from({ length: 60 }, (_, i) => `c${i} = $${i + 1}`).join(' AND ')}`;
+    const stage = await describeStage(input(snapshot([]), snapshot([row('9', API, 3)]), { statementTexts: async () => new Map([['9', long]]) }));
+    expect(stage.top_statements[0]!.query).toHaveLength(300);
+    expect(stage.statements).toEqual([{ query: long, calls: 3, total_ms: 3 }]);
   });
 
   it('counts only the roles of database.roles and names the ones left out', async () => {
