@@ -37,6 +37,9 @@ const ONLY_ON_MAJORS: Record<string, string[]> = {
   'loadtest-database': ['13', '14', '15', '17', '18'],
   // pg_stat_statements_info from 14, per-entry stats_since from 17.
   'watch-statements': ['13', '14', '17', '18'],
+  // advise --build: generic plans through PREPARE before 16, EXPLAIN (GENERIC_PLAN) from 16; the
+  // server cancels a build whose client died from 14 (client_connection_check_interval).
+  'advise-build': ['13', '18'],
 };
 const oldest = majors[0];
 const newest = majors[majors.length - 1];

@@ -1,10 +1,14 @@
 import { quoteIdent, quoteQualified } from '../sql/identifiers.js';
 import type { Candidate, CandidateKey } from './candidates.js';
 
-/** `CREATE INDEX ON …` for a candidate: what hypopg_create_index is given. */
-export function createIndexText(candidate: Candidate): string {
+/**
+ * `CREATE INDEX ON …` for a candidate: what hypopg_create_index is given. With `concurrentlyAs`,
+ * the real build of advise --build: `CREATE INDEX CONCURRENTLY <name> ON …`.
+ */
+export function createIndexText(candidate: Candidate, concurrentlyAs?: string): string {
   const keys = candidate.keys.map(keySql).join(', ');
-  return `CREATE INDEX ON ${quoteQualified(candidate.table)} (${keys})${candidate.where ? ` WHERE ${candidate.where}` : ''}`;
+  const head = concurrentlyAs === undefined ? 'CREATE INDEX' : `CREATE INDEX CONCURRENTLY ${quoteIdent(concurrentlyAs)}`;
+  return `${head} ON ${quoteQualified(candidate.table)} (${keys})${candidate.where ? ` WHERE ${candidate.where}` : ''}`;
 }
 
 function keySql(k: CandidateKey): string {

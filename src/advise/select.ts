@@ -1,4 +1,5 @@
 import type { Candidate } from './candidates.js';
+import type { WhatIfPlanner } from './what-if.js';
 
 /**
  * Greedy selection over what-if costs (pure; the costs come from a {@link WhatIfPlanner}).
@@ -7,10 +8,8 @@ import type { Candidate } from './candidates.js';
  * it cuts some statement's cost by at least `minImprovement` of what it was before it.
  */
 
-/** Generic-plan cost of statements with exactly a given set of hypothetical indexes present. */
-export interface WhatIfPlanner {
-  costs(indexes: readonly Candidate[], statements: readonly number[]): Promise<Map<number, number>>;
-}
+/** All selection needs of a planner: costs with a given set of candidates present (hypothetical or built). */
+export type CostSource = Pick<WhatIfPlanner, 'costs'>;
 
 export interface WeightedStatement {
   id: number;
@@ -48,7 +47,7 @@ export interface SelectOptions {
 
 const tableOf = (c: Candidate) => `${c.table.schema}.${c.table.name}`;
 
-export async function selectIndexes(planner: WhatIfPlanner, statements: readonly WeightedStatement[], candidates: readonly Candidate[], options: SelectOptions): Promise<Selection> {
+export async function selectIndexes(planner: CostSource, statements: readonly WeightedStatement[], candidates: readonly Candidate[], options: SelectOptions): Promise<Selection> {
   const ids = statements.map((s) => s.id);
   let evaluations = ids.length;
   const baseline = await planner.costs([], ids);

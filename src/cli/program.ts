@@ -246,19 +246,23 @@ Examples:
         .option('--statements <file>', 'advise for the statements in this SQL file instead (each weighted as one call)')
         .option('--min-improvement <percent>', "keep an index only if it cuts some statement's cost by this much (default 50%)")
         .option('--out <file>', 'write the advised indexes as an index set (YAML) for plan / apply / verify')
-        .option('--force', 'overwrite the --out file if it exists'),
+        .option('--force', 'overwrite the --out file if it exists')
+        .option('--build', 'score candidates by really building each (CREATE INDEX CONCURRENTLY, EXPLAIN, DROP INDEX CONCURRENTLY): only on a disposable database, e.g. a staging copy'),
     ),
     'table (default), json, markdown',
   )
     .addHelpText('after', `
 Needs the HypoPG extension (CREATE EXTENSION hypopg; Debian/Ubuntu: apt-get install postgresql-15-hypopg): costs are
 the planner's generic-plan estimates with hypothetical indexes; nothing is built and no statement is executed.
+Without HypoPG, --build scores on a database you declare disposable: each candidate needed is built concurrently under
+a dbtune_advise_ name, the statements are planned, and it is dropped, also on error and Ctrl-C. Never on production.
 Every statement gets a verdict: improved, served (an existing index already serves it), no gain, or unusable (with the reason).
 Exit 0 when advice was produced, 2 on bad input, 3 when the database cannot be read or has no HypoPG.
 
 Examples:
   $ dbtune advise --top 50 --out indexes/advised.yaml
-  $ dbtune advise --statements slow-queries.sql --min-improvement 30% --format markdown`)
+  $ dbtune advise --statements slow-queries.sql --min-improvement 30% --format markdown
+  $ DATABASE_URL=postgres://…/staging_copy dbtune advise --build --out indexes/advised.yaml`)
     .action((options: object) => runCommand(() => import('../commands/advise.js'), [], options));
 
   program
