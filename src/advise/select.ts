@@ -1,4 +1,5 @@
 import type { Candidate } from './candidates.js';
+import { foldLeadingPrefixes } from './redundant.js';
 import type { WhatIfPlanner } from './what-if.js';
 
 /**
@@ -87,7 +88,7 @@ export async function selectIndexes(planner: CostSource, statements: readonly We
     for (const [id, cost] of best.costs) current.set(id, cost);
     remaining = remaining.filter((c) => c !== best.candidate);
   }
-  return { baseline, final: current, chosen, rejected, evaluations };
+  return { baseline, final: current, chosen: foldLeadingPrefixes(chosen), rejected, evaluations };
 }
 
 /** Near-equal savings (within 2%): the smaller index wins — a partial one, then fewer keys. */
