@@ -58,14 +58,19 @@ export async function selectIndexes(planner: CostSource, statements: readonly We
   let remaining = [...candidates];
   const calls = new Map(statements.map((s) => [s.id, s.calls]));
   const maxIndexes = options.maxIndexes ?? 20;
+  const tablesOf = new Map(statements.map((s) => [s.id, s.tables]));
+  /** Each candidate's costs alone (the first round): what bounds it in later rounds. */
+  const alone = new Map<string, Map<number, number>>();
 
   while (remaining.length && chosen.length < maxIndexes) {
     const qualifying: Array<{ candidate: Candidate; costs: Map<number, number>; saving: number; serves: Chosen['serves'] }> = [];
     for (const candidate of remaining) {
       const affected = statements.filter((s) => s.tables.includes(tableOf(candidate))).map((s) => s.id);
       if (!affected.length) continue;
+      if (chosen.length && cannotQualify(alone.get(candidate.id), affected, current, tablesOf, options.minImprovement)) continue;
       const costs = await planner.costs([...chosen.map((c) => c.candidate), candidate], affected);
       evaluations += affected.length;
+      if (!chosen.length) alone.set(candidate.id, costs);
       let saving = 0;
       let bestShare = 0;
       const serves: Chosen['serves'] = [];
@@ -89,6 +94,19 @@ export async function selectIndexes(planner: CostSource, statements: readonly We
     remaining = remaining.filter((c) => c !== best.candidate);
   }
   return { baseline, final: current, chosen: foldLeadingPrefixes(chosen), rejected, evaluations };
+}
+
+/**
+ * Whether a candidate need not be planned again in a later round: alone, it left each statement
+ * it affects above the cost it would now have to reach. Taken to hold for statements on one table
+ * only, where an index beside the chosen ones is not expected to beat its own best plan (a
+ * BitmapAnd of two could: then the composite candidate serves that statement). A join can use
+ * indexes on two tables at once, so statements on several tables are always planned. With HypoPG
+ * this saves plans; with --build, index builds.
+ */
+export function cannotQualify(own: ReadonlyMap<number, number> | undefined, affected: readonly number[], current: ReadonlyMap<number, number>, tablesOf: ReadonlyMap<number, readonly string[]>, minImprovement: number): boolean {
+  if (!own) return false;
+  return affected.every((id) => (tablesOf.get(id)?.length ?? 0) === 1 && own.has(id) && own.get(id)! > current.get(id)! * (1 - minImprovement));
 }
 
 /** Near-equal savings (within 2%): the smaller index wins — a partial one, then fewer keys. */
