@@ -7,8 +7,8 @@ import { waitForBackends, waitForBackendsGone, waitForBuildPhase } from '../supp
 /**
  * `dbtune advise --build` on embedded PostgreSQL, which ships no HypoPG: refused without the flag;
  * with it, candidates are really built (CREATE INDEX CONCURRENTLY), planned and dropped — and none
- * is ever left behind, after a failed build, a Ctrl-C, or a run that was killed. Runs on one major
- * before 16 (PREPARE + force_generic_plan) and one from 16 (EXPLAIN (GENERIC_PLAN)): vitest.config.ts.
+ * is ever left behind, after a failed build, a Ctrl-C (once or twice), or a run that was killed.
+ * On the oldest and newest majors (vitest.config.ts EDGE_MAJORS_ONLY): a data-safety case.
  */
 
 interface AdviceJson {
