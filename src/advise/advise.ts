@@ -6,7 +6,7 @@ import { readIndexes, readTables, readWriteCounts } from './catalog.js';
 import { servingIndex } from './coverage.js';
 import { analyzeStatement } from './extract.js';
 import { referencedTables } from './parse-tree.js';
-import { BuildPlanner, type BuildPlannerOptions } from './build-planner.js';
+import { BUILD_PREFIX, BuildPlanner, type BuildPlannerOptions } from './build-planner.js';
 import { HypoPgPlanner } from './hypopg-planner.js';
 import { createIndexText, indexName } from './index-text.js';
 import { selectIndexes } from './select.js';
@@ -88,7 +88,8 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
     return a.ok ? [...new Set(a.accesses.map((x) => `${x.table.schema}.${x.table.name}`))] : [];
   };
   const tables = uniqueTables(usable.flatMap((s) => { const a = analyses.get(s.id)!; return a.ok ? a.accesses.map((x) => x.table) : []; }));
-  const existing = await readIndexes(session, tables);
+  // A leftover of an advise --build run that was killed is not the user's index: the next --build drops it.
+  const existing = (await readIndexes(session, tables)).filter((ix) => !ix.name.startsWith(BUILD_PREFIX));
 
   const all = generateCandidates(usable.map((s) => { const a = analyses.get(s.id)!; return { id: s.id, accesses: a.ok ? a.accesses : [] }; }));
   const servedBy = new Map<number, Set<string>>();

@@ -115,10 +115,15 @@ describe('dbtune advise without HypoPG', () => {
     await waitForBackendsGone(db, 'the killed build', 'pid = $1', [build.pid]);
     expect(await leftovers()).toHaveLength(1);
 
+    // A valid one too (a build that finished before its run was killed; pid 1 is never a backend):
+    // not an index of the user's that already serves the statement.
+    await db.query('CREATE INDEX dbtune_advise_1_1 ON users (lower(email))');
     const quick = await writeTempFile('quick.sql', 'SELECT id FROM users WHERE lower(email) = $1;\n');
-    const next = await runCli(['advise', '--statements', quick, '--build'], env());
+    const next = await runCli(['advise', '--statements', quick, '--build', '--format', 'json'], env());
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).toMatch(/dropped public\.dbtune_advise_\d+_1, left behind by an advise --build run that was killed/);
+    expect(next.stderr).toContain('dropped public.dbtune_advise_1_1,');
+    expect((JSON.parse(next.stdout) as AdviceJson).statements[0]!.status).toBe('improved');
     expect(await leftovers()).toEqual([]);
   });
 });
