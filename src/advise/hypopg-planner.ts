@@ -14,6 +14,7 @@ export class HypoPgPlanner implements WhatIfPlanner {
   readonly mode = 'hypopg' as const;
   private readonly present = new Map<string, number>();
   private readonly memo = new Map<string, number>();
+  private readonly tablesOf = new Map<number, Set<string>>();
   private evaluated = 0;
 
   private constructor(
@@ -49,6 +50,7 @@ export class HypoPgPlanner implements WhatIfPlanner {
   }
 
   prepare(statements: readonly PlannableStatement[]): Promise<Map<number, string>> {
+    for (const s of statements) this.tablesOf.set(s.id, new Set(s.tables));
     return this.plans.prepare(statements);
   }
 
@@ -70,11 +72,12 @@ export class HypoPgPlanner implements WhatIfPlanner {
     return refused;
   }
 
+  /** Remembered per statement and the indexes on the tables it reads: only those change its plan. */
   async costs(indexes: readonly Candidate[], statements: readonly number[]): Promise<Map<number, number>> {
-    const setKey = indexes.map((c) => c.id).sort().join('\u0000');
+    const keyOf = (id: number) => `${indexes.filter((c) => this.tablesOf.get(id)?.has(`${c.table.schema}.${c.table.name}`) ?? true).map((c) => c.id).sort().join('\u0000')}\u0001${id}`;
     const out = new Map<number, number>();
     const todo = statements.filter((id) => {
-      const hit = this.memo.get(`${setKey}\u0001${id}`);
+      const hit = this.memo.get(keyOf(id));
       if (hit !== undefined) out.set(id, hit);
       return hit === undefined;
     });
@@ -83,7 +86,7 @@ export class HypoPgPlanner implements WhatIfPlanner {
     for (const id of todo) {
       const cost = await this.plans.cost(id);
       this.evaluated++;
-      this.memo.set(`${setKey}\u0001${id}`, cost);
+      this.memo.set(keyOf(id), cost);
       out.set(id, cost);
     }
     return out;
