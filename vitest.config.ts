@@ -29,7 +29,7 @@ const majors = externalUrl ? ['external'] : (process.env.DBTUNE_TEST_PG_VERSIONS
  * - ONLY_ON_MAJORS: what the file reads changes at given majors: those (or, when a run picks none
  *   of them with DBTUNE_TEST_PG_VERSIONS, the newest it picks).
  */
-const EDGE_MAJORS_ONLY = ['apply-failures', 'check-role', 'connection-secrets', 'fragment-injection', 'loadtest-database-edges', 'safety', 'tls'];
+const EDGE_MAJORS_ONLY = ['advise-build', 'apply-failures', 'check-role', 'connection-secrets', 'fragment-injection', 'loadtest-database-edges', 'safety', 'tls'];
 const NEWEST_ONLY = ['embedded-server-env', 'hidden-builds', 'import', 'rebuild-leftover', 'report-text', 'verify-unverified', 'watch-wrong-database'];
 const ONLY_ON_MAJORS: Record<string, string[]> = {
   // pg_stat_statements_info and toplevel from 14, the statistics flush of 15, renamed columns and

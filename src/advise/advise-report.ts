@@ -42,9 +42,10 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
   }));
   const labels = advice.statements.map((s) => s.status.replace('_', ' '));
   const notes = [
-    `source: ${context.source}; an index is kept when it saves at least ${pct(context.minImprovement)} of some statement's generic-plan cost (HypoPG estimates)`,
+    `source: ${context.source}; an index is kept when it saves at least ${pct(context.minImprovement)} of some statement's generic-plan cost (${advice.scoring.mode === 'hypopg' ? 'HypoPG estimates' : 'planner estimates with each candidate really built: --build'})`,
     `${advice.candidates} candidate indexes scored in ${advice.evaluations} plans; workload cost ${fmtCost(advice.workloadCost.before)} → ${fmtCost(advice.workloadCost.after)}`,
     ...(context.notes ?? []),
+    advice.scoring.detail,
   ];
   if (context.out) notes.push(`index set written to ${context.out}: review it, then dbtune plan / apply / verify`);
   return {
@@ -87,6 +88,8 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
         notes: s.notes,
       })),
       checks: advice.checks.map((c) => ({ statement: c.statement, uses_index: c.usesIndex, ...(c.skipped ? { skipped: c.skipped } : {}) })),
+      scoring: advice.scoring.mode,
+      scoring_detail: advice.scoring.detail,
       candidates: advice.candidates,
       evaluations: advice.evaluations,
       workload_cost: advice.workloadCost,

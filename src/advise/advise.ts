@@ -7,16 +7,19 @@ import { readIndexes, readTables, readWriteCounts } from './catalog.js';
 import { servingIndex } from './coverage.js';
 import { analyzeStatement } from './extract.js';
 import { referencedTables } from './parse-tree.js';
+import { BUILD_PREFIX, BuildPlanner, type BuildPlannerOptions } from './build-planner.js';
 import { HypoPgPlanner } from './hypopg-planner.js';
 import { createIndexText, indexName } from './index-text.js';
 import { selectIndexes, type Selection } from './select.js';
 import { TableCatalog } from './table-catalog.js';
+import type { ScoringMode, WhatIfPlanner } from './what-if.js';
 import type { WorkloadStatement } from './workload.js';
 
 /**
  * advise end to end on one session: parse → catalog (one query each) → candidates → what-if
- * scoring with HypoPG → the chosen indexes and a verdict for every statement. Hypothetical
- * indexes and prepared statements are always removed at the end.
+ * scoring (HypoPG, or real builds with --build: what-if.ts) → the chosen indexes and a verdict
+ * for every statement. Hypothetical or built indexes and prepared statements are always removed
+ * at the end.
  */
 
 export type StatementStatus = 'improved' | 'served' | 'no_gain' | 'unusable';
@@ -51,7 +54,7 @@ export interface AdvisedIndex {
   statements: Array<{ id: number; calls: number; costBefore: number; costAfter: number }>;
   /** Share of the workload's call-weighted cost it saves (0–1). */
   workloadShare: number;
-  /** hypopg_relation_size estimate, bytes. */
+  /** hypopg_relation_size estimate, or the built index's size (--build), bytes. */
   sizeBytes: number;
   /** Rows written to the table since statistics were reset (n_tup_ins + n_tup_upd + n_tup_del): the cost side. */
   tableWrites: number | null;
@@ -66,11 +69,15 @@ export interface Advice {
   evaluations: number;
   /** Call-weighted generic-plan cost of the workload before and after the advised indexes. */
   workloadCost: { before: number; after: number };
+  /** How candidates were scored, and what that cost. */
+  scoring: { mode: ScoringMode; detail: string };
 }
 
 export interface AdviseOptions {
   /** Share of a statement's cost an index must save (0–1). */
   minImprovement: number;
+  /** Score by really building candidates (a disposable database only): never without the user's --build. */
+  build?: BuildPlannerOptions;
 }
 
 export async function advise(session: SqlSession, workload: readonly WorkloadStatement[], options: AdviseOptions): Promise<Advice> {
@@ -86,7 +93,8 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
     return a.ok ? [...new Set(a.accesses.map((x) => `${x.table.schema}.${x.table.name}`))] : [];
   };
   const tables = uniqueTables(usable.flatMap((s) => { const a = analyses.get(s.id)!; return a.ok ? a.accesses.map((x) => x.table) : []; }));
-  const existing = await readIndexes(session, tables);
+  // A leftover of an advise --build run that was killed is not the user's index: the next --build drops it.
+  const existing = (await readIndexes(session, tables)).filter((ix) => !ix.name.startsWith(BUILD_PREFIX));
 
   const all = generateCandidates(usable.map((s) => { const a = analyses.get(s.id)!; return { id: s.id, accesses: a.ok ? a.accesses : [] }; }), (t, c) => catalog.isNarrow(t, c));
   const servedBy = new Map<number, Set<string>>();
@@ -97,18 +105,20 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
     else for (const id of c.statements) (servedBy.get(id) ?? servedBy.set(id, new Set()).get(id)!).add(serving.name);
   }
 
-  const planner = await HypoPgPlanner.open(session);
+  const planner: WhatIfPlanner = options.build ? await BuildPlanner.open(session, options.build) : await HypoPgPlanner.open(session);
   try {
-    const failures = await planner.prepare(usable.map((s) => { const a = analyses.get(s.id)!; return { id: s.id, query: s.query, paramCount: a.ok ? a.paramCount : 0 }; }));
+    const failures = await planner.prepare(usable.map((s) => { const a = analyses.get(s.id)!; return { id: s.id, query: s.query, paramCount: a.ok ? a.paramCount : 0, tables: tablesOf(s.id) }; }));
     const planned = usable.filter((s) => !failures.has(s.id));
     const plannedIds = new Set(planned.map((s) => s.id));
     const plannable = candidates.filter((c) => c.statements.some((id) => plannedIds.has(id)));
     // A candidate HypoPG cannot create is a finding about its statements, not the end of the run.
     const refused = await planner.refused(plannable);
     const scored = plannable.filter((c) => !refused.has(c.id));
-    const refusedNotes = (id: number) =>
-      plannable.filter((c) => refused.has(c.id) && c.statements.includes(id)).map((c) => `not scored: HypoPG refused ${createIndexText(c)}: ${refused.get(c.id)!}`);
     const selection = await selectIndexes(planner, planned.map((s) => ({ id: s.id, calls: s.calls, tables: tablesOf(s.id) })), scored, options);
+    for (const [id, reason] of planner.failures()) refused.set(id, reason);
+    const who = planner.mode === 'hypopg' ? 'HypoPG refused' : 'PostgreSQL could not build';
+    const refusedNotes = (id: number) =>
+      plannable.filter((c) => refused.has(c.id) && c.statements.includes(id)).map((c) => `not scored: ${who} ${createIndexText(c)}: ${refused.get(c.id)!}`);
     const sizes = await planner.sizes(selection.chosen.map((c) => c.candidate));
     const writes = await readWriteCounts(session, uniqueTables(selection.chosen.map((c) => c.candidate.table)));
 
@@ -149,7 +159,15 @@ export async function advise(session: SqlSession, workload: readonly WorkloadSta
       return { ...outcome, status: 'no_gain', reason: `no candidate saves ${Math.round(options.minImprovement * 100)}% of its cost (best: ${Math.round(best * 100)}%)` };
     });
     const checks = await adviseChecks(session, planner, selection.chosen.map((c) => c.candidate), statements.filter((s) => s.status === 'improved').map((s) => servedStatement(s, analyses.get(s.id)!, selection, indexes)));
-    return { indexes, statements, checks, candidates: scored.length, evaluations: selection.evaluations, workloadCost: { before, after: weighted(selection.final) } };
+    return {
+      indexes,
+      statements,
+      checks,
+      candidates: scored.length,
+      evaluations: selection.evaluations,
+      workloadCost: { before, after: weighted(selection.final) },
+      scoring: { mode: planner.mode, detail: planner.describe() },
+    };
   } finally {
     await planner.close();
   }

@@ -4,7 +4,7 @@ import type { Candidate } from './candidates.js';
 import { readColumnStats, sampleValue } from './catalog.js';
 import { paramValues, sampleKey, samplesNeeded, type CheckParam } from './check-params.js';
 import { termSql } from './index-text.js';
-import type { WhatIfPlanner } from './select.js';
+import type { WhatIfPlanner } from './what-if.js';
 
 /**
  * The EXPLAIN checks an advised set carries: one per statement its indexes serve, asserting

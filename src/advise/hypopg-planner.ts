@@ -2,65 +2,56 @@ import type { SqlSession } from '../db/client.js';
 import { DbtuneError, pgErrorFields } from '../errors.js';
 import type { Candidate } from './candidates.js';
 import { createIndexText } from './index-text.js';
-import type { WhatIfPlanner } from './select.js';
+import { GenericPlans } from './generic-plan.js';
+import type { PlannableStatement, WhatIfPlanner } from './what-if.js';
 
 /**
- * What-if costs from HypoPG: hypothetical indexes, and each statement's generic plan through a
- * prepared statement under plan_cache_mode = force_generic_plan (the plan an application's
- * prepared statement gets; it needs no parameter values). One path for every major: 16's
- * EXPLAIN (GENERIC_PLAN) plans the same way.
- *
- * hypopg 1.3.1 on PostgreSQL 15: a cached generic plan is not invalidated when hypothetical
- * indexes change — it keeps the old plan, and after hypopg_drop_index/hypopg_reset fails with
- * "cache lookup failed for index" — hence DISCARD PLANS after every change.
+ * What-if costs from HypoPG: hypothetical indexes, and each statement's generic plan
+ * (generic-plan.ts). Nothing is built and no statement is executed.
  */
 
-export interface PlannableStatement {
-  id: number;
-  query: string;
-  paramCount: number;
-}
-
 export class HypoPgPlanner implements WhatIfPlanner {
+  readonly mode = 'hypopg' as const;
   private readonly present = new Map<string, number>();
-  private readonly names = new Map<number, { name: string; paramCount: number }>();
   private readonly memo = new Map<string, number>();
-  private static counter = 0;
+  private readonly tablesOf = new Map<number, Set<string>>();
+  private evaluated = 0;
 
-  private constructor(private readonly session: SqlSession) {}
+  private constructor(
+    private readonly session: SqlSession,
+    private readonly plans: GenericPlans,
+  ) {}
+
+  /** Whether CREATE EXTENSION hypopg works here: undefined when it does, else PostgreSQL's reason. */
+  static async unavailable(session: SqlSession): Promise<string | undefined> {
+    try {
+      await session.query('CREATE EXTENSION IF NOT EXISTS hypopg');
+      return undefined;
+    } catch (error) {
+      return pgErrorFields(error).message;
+    }
+  }
 
   /** Loads hypopg (CREATE EXTENSION IF NOT EXISTS) and prepares the session; SERVER_UNSUPPORTED when it cannot. */
   static async open(session: SqlSession): Promise<HypoPgPlanner> {
-    try {
-      await session.query('CREATE EXTENSION IF NOT EXISTS hypopg');
-    } catch (error) {
-      const e = pgErrorFields(error);
-      throw new DbtuneError('SERVER_UNSUPPORTED', `dbtune advise needs the HypoPG extension to score indexes, and CREATE EXTENSION hypopg failed: ${e.message}`, {
-        hint: 'install it on the server (Debian/Ubuntu: apt-get install postgresql-15-hypopg, for your major) and let the role run CREATE EXTENSION hypopg, or ask your provider to enable hypopg',
-        cause: error,
+    const why = await HypoPgPlanner.unavailable(session);
+    if (why !== undefined) {
+      throw new DbtuneError('SERVER_UNSUPPORTED', `dbtune advise needs the HypoPG extension to score indexes, and CREATE EXTENSION hypopg failed: ${why}`, {
+        hint: 'install it on the server (Debian/Ubuntu: apt-get install postgresql-15-hypopg, for your major) and let the role run CREATE EXTENSION hypopg, or ask your provider to enable hypopg; on a disposable copy of the database (never production), --build scores candidates by building them instead',
       });
     }
     // Marked as dbtune's own: the next advise run leaves them out of the workload.
     await session.query('SELECT /* dbtune-advise */ hypopg_reset()');
-    await session.query("SELECT /* dbtune-advise */ set_config('plan_cache_mode', 'force_generic_plan', false)");
+    const plans = new GenericPlans(session);
+    await plans.open();
     // Nothing here writes: statements are only planned. Belt and braces against a planner-time side effect.
     await session.query("SELECT /* dbtune-advise */ set_config('default_transaction_read_only', 'on', false)");
-    return new HypoPgPlanner(session);
+    return new HypoPgPlanner(session, plans);
   }
 
-  /** Prepares each statement once; the ones PostgreSQL refuses to plan come back with the error. */
-  async prepare(statements: readonly PlannableStatement[]): Promise<Map<number, string>> {
-    const failures = new Map<number, string>();
-    for (const s of statements) {
-      const name = `dbtune_advise_${process.pid}_${++HypoPgPlanner.counter}`;
-      try {
-        await this.session.query(`PREPARE ${name} AS ${s.query}`);
-        this.names.set(s.id, { name, paramCount: s.paramCount });
-      } catch (error) {
-        failures.set(s.id, pgErrorFields(error).message);
-      }
-    }
-    return failures;
+  prepare(statements: readonly PlannableStatement[]): Promise<Map<number, string>> {
+    for (const s of statements) this.tablesOf.set(s.id, new Set(s.tables));
+    return this.plans.prepare(statements);
   }
 
   /**
@@ -81,19 +72,21 @@ export class HypoPgPlanner implements WhatIfPlanner {
     return refused;
   }
 
+  /** Remembered per statement and the indexes on the tables it reads: only those change its plan. */
   async costs(indexes: readonly Candidate[], statements: readonly number[]): Promise<Map<number, number>> {
-    const setKey = indexes.map((c) => c.id).sort().join('\u0000');
+    const keyOf = (id: number) => `${indexes.filter((c) => this.tablesOf.get(id)?.has(`${c.table.schema}.${c.table.name}`) ?? true).map((c) => c.id).sort().join('\u0000')}\u0001${id}`;
     const out = new Map<number, number>();
     const todo = statements.filter((id) => {
-      const hit = this.memo.get(`${setKey}\u0001${id}`);
+      const hit = this.memo.get(keyOf(id));
       if (hit !== undefined) out.set(id, hit);
       return hit === undefined;
     });
     if (!todo.length) return out;
     await this.use(indexes);
     for (const id of todo) {
-      const cost = await this.cost(id);
-      this.memo.set(`${setKey}\u0001${id}`, cost);
+      const cost = await this.plans.cost(id);
+      this.evaluated++;
+      this.memo.set(keyOf(id), cost);
       out.set(id, cost);
     }
     return out;
@@ -107,10 +100,18 @@ export class HypoPgPlanner implements WhatIfPlanner {
     return new Map(indexes.map((c) => [c.id, byOid.get(this.present.get(c.id)!) ?? 0]));
   }
 
+  failures(): Map<string, string> {
+    return new Map();
+  }
+
+  describe(): string {
+    return `scored with HypoPG (hypothetical indexes, nothing built): ${this.evaluated} plans`;
+  }
+
   /** Drops every hypothetical index and prepared statement of this run. */
   async close(): Promise<void> {
     await this.session.query('SELECT hypopg_reset()');
-    for (const { name } of this.names.values()) await this.session.query(`DEALLOCATE ${name}`).catch(() => undefined);
+    await this.plans.close();
     this.present.clear();
   }
 
@@ -130,14 +131,6 @@ export class HypoPgPlanner implements WhatIfPlanner {
       this.present.set(c.id, Number(rows[0]!.oid));
       changed = true;
     }
-    if (changed) await this.session.query('DISCARD PLANS');
-  }
-
-  private async cost(id: number): Promise<number> {
-    const prepared = this.names.get(id);
-    if (!prepared) throw new Error(`internal: statement ${id} was not prepared`);
-    const args = prepared.paramCount ? `(${Array.from({ length: prepared.paramCount }, () => 'NULL').join(', ')})` : '';
-    const rows = await this.session.query<{ 'QUERY PLAN': Array<{ Plan: { 'Total Cost': number } }> }>(`EXPLAIN (FORMAT JSON) EXECUTE ${prepared.name}${args}`);
-    return rows[0]!['QUERY PLAN'][0]!.Plan['Total Cost'];
+    if (changed) await this.plans.discard();
   }
 }

@@ -2,11 +2,15 @@ import { quoteIdent, quoteQualified } from '../sql/identifiers.js';
 import type { KeyTerm } from './access.js';
 import type { Candidate, CandidateKey } from './candidates.js';
 
-/** `CREATE INDEX ON …` for a candidate: what hypopg_create_index is given. */
-export function createIndexText(candidate: Candidate): string {
+/**
+ * `CREATE INDEX ON …` for a candidate: what hypopg_create_index is given. With `concurrentlyAs`,
+ * the real build of advise --build: `CREATE INDEX CONCURRENTLY <name> ON …`.
+ */
+export function createIndexText(candidate: Candidate, concurrentlyAs?: string): string {
   const keys = candidate.keys.map(keySql).join(', ');
   const include = candidate.include ? ` INCLUDE (${candidate.include.map(quoteIdent).join(', ')})` : '';
-  return `CREATE INDEX ON ${quoteQualified(candidate.table)} (${keys})${include}${candidate.where ? ` WHERE ${candidate.where}` : ''}`;
+  const head = concurrentlyAs === undefined ? 'CREATE INDEX' : `CREATE INDEX CONCURRENTLY ${quoteIdent(concurrentlyAs)}`;
+  return `${head} ON ${quoteQualified(candidate.table)} (${keys})${include}${candidate.where ? ` WHERE ${candidate.where}` : ''}`;
 }
 
 function keySql(k: CandidateKey): string {

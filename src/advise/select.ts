@@ -1,4 +1,6 @@
 import { keyText, type Candidate } from './candidates.js';
+import { foldLeadingPrefixes } from './redundant.js';
+import type { WhatIfPlanner } from './what-if.js';
 
 /**
  * Greedy selection over what-if costs (pure; the costs come from a {@link WhatIfPlanner}).
@@ -7,10 +9,8 @@ import { keyText, type Candidate } from './candidates.js';
  * it cuts some statement's cost by at least `minImprovement` of what it was before it.
  */
 
-/** Generic-plan cost of statements with exactly a given set of hypothetical indexes present. */
-export interface WhatIfPlanner {
-  costs(indexes: readonly Candidate[], statements: readonly number[]): Promise<Map<number, number>>;
-}
+/** All selection needs of a planner: costs with a given set of candidates present (hypothetical or built). */
+export type CostSource = Pick<WhatIfPlanner, 'costs'>;
 
 export interface WeightedStatement {
   id: number;
@@ -48,7 +48,7 @@ export interface SelectOptions {
 
 const tableOf = (c: Candidate) => `${c.table.schema}.${c.table.name}`;
 
-export async function selectIndexes(planner: WhatIfPlanner, statements: readonly WeightedStatement[], candidates: readonly Candidate[], options: SelectOptions): Promise<Selection> {
+export async function selectIndexes(planner: CostSource, statements: readonly WeightedStatement[], candidates: readonly Candidate[], options: SelectOptions): Promise<Selection> {
   const ids = statements.map((s) => s.id);
   let evaluations = ids.length;
   const baseline = await planner.costs([], ids);
@@ -58,14 +58,19 @@ export async function selectIndexes(planner: WhatIfPlanner, statements: readonly
   let remaining = [...candidates];
   const calls = new Map(statements.map((s) => [s.id, s.calls]));
   const maxIndexes = options.maxIndexes ?? 20;
+  const tablesOf = new Map(statements.map((s) => [s.id, s.tables]));
+  /** Each candidate's costs alone (the first round): what bounds it in later rounds. */
+  const alone = new Map<string, Map<number, number>>();
 
   while (remaining.length && chosen.length < maxIndexes) {
     const qualifying: Array<{ candidate: Candidate; costs: Map<number, number>; saving: number; serves: Chosen['serves'] }> = [];
     for (const candidate of remaining) {
       const affected = statements.filter((s) => s.tables.includes(tableOf(candidate))).map((s) => s.id);
       if (!affected.length) continue;
+      if (chosen.length && cannotQualify(alone.get(candidate.id), affected, current, tablesOf, options.minImprovement)) continue;
       const costs = await planner.costs([...chosen.map((c) => c.candidate), candidate], affected);
       evaluations += affected.length;
+      if (!chosen.length) alone.set(candidate.id, costs);
       let saving = 0;
       let bestShare = 0;
       const serves: Chosen['serves'] = [];
@@ -100,7 +105,20 @@ export async function selectIndexes(planner: WhatIfPlanner, statements: readonly
     for (const id of ids) current.set(id, costs.get(id)!);
     chosen[covered]!.serves = ids.map((id) => ({ statement: id, before: (replaced.serves.find((x) => x.statement === id) ?? best.serves.find((x) => x.statement === id))!.before, after: costs.get(id)! }));
   }
-  return { baseline, final: current, chosen, rejected, evaluations };
+  return { baseline, final: current, chosen: foldLeadingPrefixes(chosen), rejected, evaluations };
+}
+
+/**
+ * Whether a candidate need not be planned again in a later round: alone, it left each statement
+ * it affects above the cost it would now have to reach. Taken to hold for statements on one table
+ * only, where an index beside the chosen ones is not expected to beat its own best plan (a
+ * BitmapAnd of two could: then the composite candidate serves that statement). A join can use
+ * indexes on two tables at once, so statements on several tables are always planned. With HypoPG
+ * this saves plans; with --build, index builds.
+ */
+export function cannotQualify(own: ReadonlyMap<number, number> | undefined, affected: readonly number[], current: ReadonlyMap<number, number>, tablesOf: ReadonlyMap<number, readonly string[]>, minImprovement: number): boolean {
+  if (!own) return false;
+  return affected.every((id) => (tablesOf.get(id)?.length ?? 0) === 1 && own.has(id) && own.get(id)! > current.get(id)! * (1 - minImprovement));
 }
 
 /** Whether `c` is `base` with INCLUDE columns added: same table, keys and predicate. */

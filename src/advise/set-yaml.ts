@@ -9,7 +9,7 @@ import { keyText } from './candidates.js';
 export function renderIndexSet(advice: Advice, setName: string): string {
   const q = (s: string) => JSON.stringify(s);
   const lines = [
-    `# Written by dbtune advise. Costs are PostgreSQL's generic-plan estimates with hypothetical (HypoPG) indexes;`,
+    `# Written by dbtune advise. Costs are PostgreSQL's generic-plan estimates with ${advice.scoring.mode === 'hypopg' ? 'hypothetical (HypoPG)' : 'really built (--build)'} indexes;`,
     `# measure the real effect with dbtune explain / loadtest after dbtune apply.`,
     `set: ${q(setName)}`,
     `description: ${q(`${advice.indexes.length} index${advice.indexes.length === 1 ? '' : 'es'} advised for ${advice.statements.length} statements; workload cost ${fmtCost(advice.workloadCost.before)} → ${fmtCost(advice.workloadCost.after)}`)}`,

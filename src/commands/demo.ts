@@ -7,7 +7,8 @@ import { connect } from '../db/client.js';
 import { resolveConnectionOptions } from '../db/connection-options.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../db/embedded-server.js';
 import { activeUsers, createDemoDatabase, DEMO_DATABASE, DEMO_TENANTS, seedDemo, seedSize } from '../demo/seed.js';
-import { demoSummary } from '../demo/summary.js';
+import { afterAdvice, resetWorkloadStatistics } from '../demo/advised-set.js';
+import { adviceReport, demoSummary } from '../demo/summary.js';
 import { DbtuneError } from '../errors.js';
 import { checkNewFile, checkOutputFile, createExclusiveFile, writeOutputFile } from '../files/output-file.js';
 import { readSavedResultOfKind } from '../model/saved-result.js';
@@ -30,8 +31,9 @@ const SCENARIO = path.join(PACKAGE_ROOT, 'scenarios', 'demo.yaml');
 
 /**
  * `dbtune demo`: the whole story on a throwaway embedded PostgreSQL and a
- * bundled API, with real numbers: baseline checks and staged load, apply,
- * verify, checks and load again, then before → after. Every step is the real
+ * bundled API, with real numbers: baseline checks and staged load, advise
+ * (from what the load ran, scored by building: the database is disposable),
+ * apply what it found, verify, checks and load again, then before → after. Every step is the real
  * command, run in-process, printing what it prints for a user.
  */
 export const run: CommandHandler<DemoOptions> = async (_args, options, context) => {
@@ -72,34 +74,45 @@ export const run: CommandHandler<DemoOptions> = async (_args, options, context) 
       explainAfter: path.join(dir, 'explain-after.json'),
       loadBefore: path.join(dir, 'load-before.json'),
       loadAfter: path.join(dir, 'load-after.json'),
+      advised: path.join(dir, 'advised.yaml'),
     };
     const { run: explain } = await import('./explain.js');
     const { run: loadtest } = await import('./loadtest.js');
 
-    await step('1/6 Baseline: EXPLAIN ANALYZE checks of the hot queries (expect sequential scans)');
+    await step('1/7 Baseline: EXPLAIN ANALYZE checks of the hot queries (expect sequential scans)');
     await explain([INDEX_SET], { config, save: files.explainBefore, runs: quick ? '3' : '5' }, commandContext);
     if (signal.aborted) return 'interrupted';
 
-    await step(`2/6 Baseline: staged load, 10 → 50 → 100 users${quick ? ' (3 s stages)' : ''}, watching the database`);
+    // advise reads the workload from pg_stat_statements: from here on, what the load runs.
+    await resetWorkloadStatistics(databaseUrl);
+    await step(`2/7 Baseline: staged load, 10 → 50 → 100 users${quick ? ' (3 s stages)' : ''}, watching the database`);
     await loadtest([SCENARIO], { ...loadOptions, out: files.loadBefore }, commandContext);
     if (signal.aborted) return 'interrupted';
 
-    await step('3/6 dbtune apply indexes/demo.yaml: CREATE INDEX CONCURRENTLY, writes never blocked');
+    await step('3/7 dbtune advise --build: indexes for the statements the load ran (pg_stat_statements); this database is disposable, so each candidate is built, planned and dropped');
+    const { run: advise } = await import('./advise.js');
+    const advised = await advise([], { config, build: true, out: files.advised, force: true }, commandContext);
+    if (advised !== 'ok') return advised;
+    const after = await afterAdvice({ demoSet: INDEX_SET, advisedSet: files.advised, scenario: SCENARIO, dir });
+    await emitReport(adviceReport(after), 'table', io);
+    const setLabel = after.appliesAdvised ? `${path.basename(files.advised)} (advise's set, in ${dir})` : 'indexes/demo.yaml';
+
+    await step(`4/7 dbtune apply ${setLabel}: CREATE INDEX CONCURRENTLY, writes never blocked`);
     const { run: apply } = await import('./apply.js');
-    const applied = await apply([INDEX_SET], { config }, commandContext);
+    const applied = await apply([after.set], { config }, commandContext);
     if (applied !== 'ok') return applied;
 
-    await step('4/6 dbtune verify: every index exists, is valid and matches its declaration');
+    await step('5/7 dbtune verify: every index exists, is valid and matches its declaration');
     const { run: verify } = await import('./verify.js');
-    const verified = await verify([INDEX_SET], { config, checks: false }, commandContext);
+    const verified = await verify([after.set], { config, checks: false }, commandContext);
     if (verified !== 'ok') return verified;
 
-    await step('5/6 After: the same checks, now on the indexes');
-    await explain([INDEX_SET], { config, save: files.explainAfter, runs: quick ? '3' : '5' }, commandContext);
+    await step('6/7 After: the same checks, now on the indexes');
+    await explain([after.checks], { config, save: files.explainAfter, runs: quick ? '3' : '5' }, commandContext);
     if (signal.aborted) return 'interrupted';
 
-    await step('6/6 After: the same staged load');
-    await loadtest([SCENARIO], { ...loadOptions, out: files.loadAfter, report, baseline: files.loadBefore }, commandContext);
+    await step('7/7 After: the same staged load');
+    await loadtest([after.scenario], { ...loadOptions, out: files.loadAfter, report, baseline: files.loadBefore }, commandContext);
     if (signal.aborted) return 'interrupted';
 
     await step('Before → after');
@@ -110,7 +123,7 @@ export const run: CommandHandler<DemoOptions> = async (_args, options, context) 
       readSavedResultOfKind(files.loadBefore, 'dbtune.loadtest', 'the demo\'s load result'),
       readSavedResultOfKind(files.loadAfter, 'dbtune.loadtest', 'the demo\'s load result'),
     ]);
-    const summary = demoSummary(explainBefore, explainAfter, loadBefore, loadAfter);
+    const summary = demoSummary(explainBefore, explainAfter, loadBefore, loadAfter, after);
     await writeOutputFile(path.join(dir, 'summary.json'), `${JSON.stringify(summary.document, null, 2)}\n`, "the demo's summary");
     await emitReport(summary, 'table', io);
     await write(io.stdout, `\nHTML report: ${report}\nSaved results: ${dir} (dbtune compare ${path.relative(process.cwd(), files.loadBefore)} ${path.relative(process.cwd(), files.loadAfter)})\n`);

@@ -9,7 +9,7 @@ import { runCli } from '../support/cli.js';
 
 /**
  * `dbtune demo --quick` end to end, as a newcomer runs it: its own embedded
- * PostgreSQL and API, baseline, apply, verify, after. The improvement it
+ * PostgreSQL and API, baseline, advise --build, apply what it found, verify, after. The improvement it
  * reports must be real: read back from the results it saved.
  */
 describe('dbtune demo --quick', () => {
@@ -17,7 +17,7 @@ describe('dbtune demo --quick', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'dbtune-demo-test-'));
     const run = await runCli(['demo', '--quick', '--dir', dir]);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-    for (const step of ['1/6 Baseline', '2/6 Baseline', '3/6 dbtune apply', '4/6 dbtune verify', '5/6 After', '6/6 After', 'Before → after']) expect(run.stdout).toContain(step);
+    for (const step of ['1/7 Baseline', '2/7 Baseline', '3/7 dbtune advise --build', '4/7 dbtune apply advised.yaml', '5/7 dbtune verify', '6/7 After', '7/7 After', 'Before → after']) expect(run.stdout).toContain(step);
 
     const read = async <T>(file: string) => JSON.parse(await readFile(path.join(dir, file), 'utf8')) as T;
     const [explainBefore, explainAfter] = [await read<SavedExplain>('explain-before.json'), await read<SavedExplain>('explain-after.json')];
@@ -40,7 +40,12 @@ describe('dbtune demo --quick', () => {
     expect(db(after).tables.reduce((n, t) => n + t.seq_scans, 0)).toBe(0);
     expect(db(after).indexes.every((i) => i.used)).toBe(true);
 
-    const summary = await read<{ stages: Array<{ p95_ms: { before: number; after: number } }> }>('summary.json');
+    const summary = await read<{ advice: { applied: string; found: number; of: number; matches: Array<{ advised: string | null }> }; stages: Array<{ p95_ms: { before: number; after: number } }> }>('summary.json');
+    // advise, from the statements the baseline load ran, finds (at least 5 of) demo.yaml's 6 indexes; the demo applies its set.
+    expect(summary.advice).toMatchObject({ applied: 'advised', of: 6 });
+    expect(summary.advice.found).toBeGreaterThanOrEqual(5);
+    expect(explainAfter.checks.map((c) => c.name).sort()).toEqual(explainBefore.checks.map((c) => c.name).sort());
+    expect((await readFile(path.join(dir, 'advised.yaml'), 'utf8'))).toMatch(/really built \(--build\)/);
     expect(summary.stages.every((s) => s.p95_ms.after < s.p95_ms.before)).toBe(true);
     expect(run.stdout).toMatch(/HTML report: .*report\.html/);
     expect((await readFile(path.join(dir, 'report.html'), 'utf8')).length).toBeGreaterThan(1000);

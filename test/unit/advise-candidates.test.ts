@@ -3,7 +3,7 @@ import type { TableAccess } from '../../src/advise/access.js';
 import { candidatesFor, generateCandidates, keyLists, keyText, type Candidate } from '../../src/advise/candidates.js';
 import { sameKey, servingIndex, type ExistingIndex } from '../../src/advise/coverage.js';
 import { createIndexText, indexName } from '../../src/advise/index-text.js';
-import { pickBest, selectIndexes, type WhatIfPlanner } from '../../src/advise/select.js';
+import { pickBest, selectIndexes, type CostSource } from '../../src/advise/select.js';
 
 const table = { schema: 'public', name: 'orders' };
 const col = (column: string) => ({ kind: 'column' as const, column });
@@ -39,7 +39,7 @@ describe('candidate key order', () => {
 
   it('offers INCLUDE variants of the most specific candidates when the statement reads few other columns', () => {
     const made = candidatesFor(access({ equality: [col('customer_id')], constants: [{ sql: 'deleted_at IS NULL' }], reads: ['id', 'total', 'customer_id', 'deleted_at'] }), 1);
-    expect(made.filter((c) => c.include).map(createIndexText)).toEqual([
+    expect(made.filter((c) => c.include).map((c) => createIndexText(c))).toEqual([
       'CREATE INDEX ON "public"."orders" ("customer_id") INCLUDE ("id", "total", "deleted_at")',
       'CREATE INDEX ON "public"."orders" ("customer_id") INCLUDE ("id", "total", "deleted_at") WHERE deleted_at IS NULL',
     ]);
@@ -85,7 +85,7 @@ describe('existing-index coverage', () => {
 describe('what-if selection', () => {
   const c = (id: string, keys = 1, where?: string): Candidate => ({ id, table, keys: Array.from({ length: keys }, (_, i) => ({ term: col(`k${i}`), order: 'asc' as const })), ...(where ? { where } : {}), statements: [1, 2] });
   /** Costs from a table: a statement's cost is the lowest any present index gives it. */
-  const planner = (base: Record<number, number>, with_: Record<string, Record<number, number>>): WhatIfPlanner => ({
+  const planner = (base: Record<number, number>, with_: Record<string, Record<number, number>>): CostSource => ({
     async costs(indexes, statements) {
       return new Map(statements.map((id) => [id, Math.min(base[id]!, ...indexes.map((ix) => with_[ix.id]?.[id] ?? Infinity))]));
     },

@@ -34,6 +34,7 @@ const advice: Advice = {
   candidates: 4,
   evaluations: 12,
   workloadCost: { before: 160776, after: 174 },
+  scoring: { mode: 'hypopg', detail: 'scored with HypoPG' },
 };
 
 describe('the index set advise writes', () => {
