@@ -102,7 +102,6 @@ details AS (
          -- reltablespace 0 means the database's default tablespace: name it, so 'pg_default' compares equal.
          coalesce(ts.spcname, (SELECT dts.spcname FROM pg_database d JOIN pg_tablespace dts ON dts.oid = d.dattablespace
                                 WHERE d.datname = current_database())) AS tablespace,
-         CASE WHEN i.indexrelid IS NOT NULL THEN pg_get_indexdef(ic.oid) END AS definition,
          (SELECT row_to_json(p) FROM progress p WHERE p.index_relid = ic.oid LIMIT 1) AS progress,
          EXISTS (SELECT 1 FROM maintenance m WHERE m.relation = i.indrelid) AS maintenance_locked,
          (SELECT hb.pid FROM hidden_builds hb WHERE hb.relation = i.indrelid) AS hidden_builder_pid,
@@ -128,6 +127,10 @@ table_indexes AS (
   SELECT d.table_oid, json_agg(d ORDER BY d.name) AS indexes FROM details d WHERE NOT d.declared GROUP BY d.table_oid
 )
 SELECT json_build_object(
+  -- Unqualified opclass and collation names resolve in the first schema of the path that has one
+  -- (the temp schema is never searched for them): pg_catalog, unless the path names it later.
+  'pg_catalog_first', (SELECT s.name = 'pg_catalog' FROM unnest(current_schemas(true)) WITH ORDINALITY AS s(name, n)
+                       WHERE s.name NOT LIKE 'pg\\_temp\\_%' ORDER BY s.n LIMIT 1),
   'indexes', (SELECT json_agg(d) FROM details d WHERE d.declared),
   'tables', (SELECT json_agg(json_build_object(
                 'schema', t.schema_name, 'name', t.table_name, 'oid', t.oid::int8, 'relkind', t.relkind::text,

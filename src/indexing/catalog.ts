@@ -43,10 +43,11 @@ export async function readCatalog(session: SqlSession, request: CatalogRequest):
       indexes: t.indexes ? t.indexes.map(toLiveIndex) : null,
     });
   }
-  return { indexes, tables };
+  return { indexes, tables, pgCatalogFirst: raw.pg_catalog_first === true };
 }
 
 interface RawSnapshot {
+  pg_catalog_first: boolean | null;
   indexes: RawIndex[] | null;
   tables: Array<{
     schema: string;
@@ -90,7 +91,6 @@ interface RawIndex {
   predicate: string | null;
   storage: string[] | null;
   tablespace: string | null;
-  definition: string | null;
   progress: Record<string, number | string | null> | null;
   maintenance_locked: boolean | null;
   hidden_builder_pid: number | null;
@@ -136,7 +136,6 @@ function toLiveIndex(r: RawIndex): LiveIndex {
     predicate: r.predicate,
     storage: [...(r.storage ?? [])].sort(),
     tablespace: r.tablespace,
-    definition: r.definition,
     progress: r.progress
       ? {
           pid: Number(r.progress.pid),
