@@ -45,6 +45,9 @@ import { formatMs, formatRatio, median } from './lib/stats.js';
 import { formatTable } from './lib/table.js';
 
 const TARGET_RATIO = 20;
+/** verify of the whole set / verify of the first SMALL_TABLES tables' indexes (12 plain, 20 mixed): at most this. */
+const SCALE_TARGET = 1.5;
+const SMALL_TABLES = 2;
 const WARMUP_ROUNDS = 1;
 const DATABASE = 'dbtune_bench';
 const ROWS_PER_TABLE = 300;
@@ -94,7 +97,6 @@ async function main() {
   const rounds = intOption(argv, { flag: '--rounds', env: 'BENCH_ROUNDS', fallback: 7 });
   // Fewer by default: the in-process pair is the second opinion, and the run should stay near 2 minutes.
   const inProcessRounds = intOption(argv, { flag: '--in-process-rounds', env: 'BENCH_IN_PROCESS_ROUNDS', fallback: 3, min: 0 });
-  const tables = intOption(argv, { flag: '--tables', env: 'BENCH_TABLES', fallback: 100 });
   const rttMs = intOption(argv, { flag: '--rtt-ms', env: 'BENCH_RTT_MS', fallback: 0, min: 0 });
   const shapesAt = argv.indexOf('--shapes');
   const shapes = shapesAt >= 0 ? argv[shapesAt + 1] : (process.env.BENCH_SHAPES ?? 'mixed');
@@ -102,6 +104,8 @@ async function main() {
     process.stderr.write('--shapes takes plain or mixed\n');
     return 2;
   }
+  // About 1,000 indexes either way: 10 shapes per table, 6 of them plain.
+  const tables = intOption(argv, { flag: '--tables', env: 'BENCH_TABLES', fallback: shapes === 'plain' ? 167 : 100 });
   if (!existsSync(new URL('../dist/db/embedded-server.js', import.meta.url))) {
     process.stderr.write('dist/ is missing: run `npm run build` first.\n');
     return 1;
@@ -112,12 +116,15 @@ async function main() {
   const work = await mkdtemp(path.join(tmpdir(), 'dbtune-bench-'));
   try {
     const setFile = path.join(work, 'bench.yaml');
+    const smallSetFile = path.join(work, 'bench-small.yaml');
     const namesFile = path.join(work, 'names.json');
     await writeFile(setFile, indexSetYaml(indexes));
+    const smallIndexes = benchIndexes(Math.min(SMALL_TABLES, tables), shapes);
+    await writeFile(smallSetFile, indexSetYaml(smallIndexes));
     await writeFile(namesFile, JSON.stringify(indexes.map((i) => ['public', i.name])));
     const server = await startEmbeddedServer({ settings: { shared_preload_libraries: 'pg_stat_statements' } });
     try {
-      return await compare(server, { rounds, inProcessRounds, tables, rttMs, indexes, work, setFile, namesFile });
+      return await compare(server, { rounds, inProcessRounds, tables, rttMs, indexes, smallIndexes, work, setFile, smallSetFile, namesFile });
     } finally {
       await server.stop();
     }
@@ -126,7 +133,7 @@ async function main() {
   }
 }
 
-async function compare(server, { rounds, inProcessRounds, tables, rttMs, indexes, work, setFile, namesFile }) {
+async function compare(server, { rounds, inProcessRounds, tables, rttMs, indexes, smallIndexes, work, setFile, smallSetFile, namesFile }) {
   // Ctrl-C reaches postgres too (same process group), but only stop() removes its data directory.
   const onSigint = () => void server.stop().finally(() => process.exit(130));
   process.once('SIGINT', onSigint);
@@ -163,17 +170,26 @@ async function compare(server, { rounds, inProcessRounds, tables, rttMs, indexes
         { label: 'dbtune verify', run: () => spawnDbtune(url, setFile, work, indexes.length) },
         { label: 'loop', run: () => spawnLoop(url, namesFile, indexes.length) },
       ],
+      // The same command on a few indexes: how verify's time grows with the index count.
+      scale: [
+        { label: `verify ${smallIndexes.length}`, run: () => spawnDbtune(url, smallSetFile, work, smallIndexes.length) },
+        { label: `verify ${indexes.length}`, run: () => spawnDbtune(url, setFile, work, indexes.length) },
+      ],
       inProcess: [
         { label: 'dbtune verify', run: () => timed(() => verifyInProcess(dist, url, setFile, indexes.length)) },
         { label: 'loop', run: () => timed(() => loopInProcess(url, indexes)) },
       ],
     };
     const spawned = await interleave(arms.spawned, rounds, 'spawned');
+    const scale = await interleave(arms.scale, rounds, 'scale');
     const inProcess = inProcessRounds > 0 ? await interleave(arms.inProcess, inProcessRounds, 'in-process') : undefined;
 
     console.log();
     console.log('spawned processes (spawn to exit: node start, module loading, connecting, the check; both arms):');
     console.log(roundsTable(arms.spawned, spawned));
+    console.log();
+    console.log(`scale (spawned dbtune verify, ${smallIndexes.length} indexes vs ${indexes.length}, same database):`);
+    console.log(roundsTable(arms.scale, scale, arms.scale[0].label));
     if (inProcess) {
       console.log();
       console.log('in-process (no process start; dbtune = loadIndexSets + connect + inspectIndexes + verifyIndex, loop = connect + 1 query per index):');
@@ -183,6 +199,9 @@ async function compare(server, { rounds, inProcessRounds, tables, rttMs, indexes
     console.log();
     await reportStatements(admin, stats, { dist, url, setFile, namesFile, indexes });
 
+    const scaleRatio = median(scale[1]) / median(scale[0]);
+    console.log();
+    console.log(`verify ${indexes.length} / verify ${smallIndexes.length} (medians), spawned: ${formatRatio(scaleRatio)} (target ≤ ${SCALE_TARGET}×) ${scaleRatio <= SCALE_TARGET ? 'OK' : 'ABOVE TARGET'}`);
     const spawnedRatio = median(spawned[1]) / median(spawned[0]);
     console.log();
     console.log(`loop / dbtune (medians), spawned processes: ${formatRatio(spawnedRatio)} (target ≥ ${TARGET_RATIO}×) ${verdict(spawnedRatio)}`);
@@ -222,7 +241,8 @@ async function interleave(arms, rounds, what) {
   return samples;
 }
 
-function roundsTable(arms, samples) {
+/** The last column is arms[1] / arms[0], headed `<arms[1]>/<baseLabel>`. */
+function roundsTable(arms, samples, baseLabel = 'dbtune') {
   const rows = samples[0].map((_, r) => [
     String(r + 1),
     (r + WARMUP_ROUNDS) % 2 ? `${arms[1].label} → ${arms[0].label}` : `${arms[0].label} → ${arms[1].label}`,
@@ -232,7 +252,7 @@ function roundsTable(arms, samples) {
   ]);
   const medians = samples.map(median);
   rows.push(['median', '', formatMs(medians[0]), formatMs(medians[1]), formatRatio(medians[1] / medians[0])]);
-  return formatTable(['round', 'order', arms[0].label, arms[1].label, `${arms[1].label}/dbtune`], rows);
+  return formatTable(['round', 'order', arms[0].label, arms[1].label, `${arms[1].label}/${baseLabel}`], rows);
 }
 
 /** Setup only (untimed): plain CREATE INDEX, one simple-protocol batch per table. */
