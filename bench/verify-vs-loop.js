@@ -2,13 +2,15 @@
 /**
  * `dbtune verify` on 1,000 declared indexes (10 on each of 100 tables)
  * against the loop people hand-write: one catalog query per index
- * (lib/naive-verify-loop.js). Target: loop / dbtune ≥ 20× (ratio of
- * medians), with dbtune sending a constant number of statements — one catalog
- * read, the batched shadow build (BEGIN, CREATE FUNCTION, one call, one
- * catalog read, ROLLBACK) and its connection-time query.
+ * (lib/naive-verify-loop.js). Targets (ratios of medians): loop / dbtune
+ * ≥ 20× with `--rtt-ms 10`, ≥ 2× on loopback; verify of all the indexes ≤ 1.5×
+ * verify of the first 2 tables' (12 plain); dbtune sending a constant number
+ * of statements — one catalog read and its connection-time query, plus the
+ * batched shadow build (BEGIN, CREATE FUNCTION, one call, one catalog read,
+ * ROLLBACK) when a declaration needs PostgreSQL's normaliser or differs.
  *
- * Two measurements, each interleaved A B / B A with the order alternating
- * every round, after one warm-up round:
+ * Three measurements, each interleaved A B / B A with the order alternating
+ * every round, after one warm-up round (the scale pair is spawned too):
  *
  *   spawned     both arms as whole processes, spawn to exit (process start,
  *               module loading and connecting included): what a CI step costs.
@@ -44,7 +46,9 @@ import { assertExitedOk, runTimed } from './lib/run-timed.js';
 import { formatMs, formatRatio, median } from './lib/stats.js';
 import { formatTable } from './lib/table.js';
 
-const TARGET_RATIO = 20;
+/** loop / dbtune: at least this through a proxy adding round-trip time (issue 13 states it for 10 ms), and on loopback. */
+const TARGET_RATIO_RTT = 20;
+const TARGET_RATIO_LOOPBACK = 2;
 /** verify of the whole set / verify of the first SMALL_TABLES tables' indexes (12 plain, 20 mixed): at most this. */
 const SCALE_TARGET = 1.5;
 const SMALL_TABLES = 2;
@@ -204,10 +208,11 @@ async function compare(server, { rounds, inProcessRounds, tables, rttMs, indexes
     console.log(`verify ${indexes.length} / verify ${smallIndexes.length} (medians), spawned: ${formatRatio(scaleRatio)} (target ≤ ${SCALE_TARGET}×) ${scaleRatio <= SCALE_TARGET ? 'OK' : 'ABOVE TARGET'}`);
     const spawnedRatio = median(spawned[1]) / median(spawned[0]);
     console.log();
-    console.log(`loop / dbtune (medians), spawned processes: ${formatRatio(spawnedRatio)} (target ≥ ${TARGET_RATIO}×) ${verdict(spawnedRatio)}`);
+    const target = rttMs > 0 ? TARGET_RATIO_RTT : TARGET_RATIO_LOOPBACK;
+    console.log(`loop / dbtune (medians), spawned processes: ${formatRatio(spawnedRatio)} (target ≥ ${target}×) ${verdict(spawnedRatio, target)}`);
     if (inProcess) {
       const inProcessRatio = median(inProcess[1]) / median(inProcess[0]);
-      console.log(`loop / dbtune (medians), in-process:        ${formatRatio(inProcessRatio)} (target ≥ ${TARGET_RATIO}×) ${verdict(inProcessRatio)}`);
+      console.log(`loop / dbtune (medians), in-process:        ${formatRatio(inProcessRatio)} (target ≥ ${target}×) ${verdict(inProcessRatio, target)}`);
     }
     return 0;
   } finally {
@@ -217,9 +222,9 @@ async function compare(server, { rounds, inProcessRounds, tables, rttMs, indexes
   }
 }
 
-function verdict(ratio) {
-  if (ratio >= TARGET_RATIO) return 'OK';
-  return ratio >= 1 ? `BELOW TARGET (dbtune faster, but not ${TARGET_RATIO}×)` : 'BELOW TARGET (the loop is faster)';
+function verdict(ratio, target) {
+  if (ratio >= target) return 'OK';
+  return ratio >= 1 ? `BELOW TARGET (dbtune faster, but not ${target}×)` : 'BELOW TARGET (the loop is faster)';
 }
 
 /**
@@ -326,11 +331,21 @@ async function spawnLoop(url, namesFile, expected) {
 }
 
 /** What `dbtune verify` does between parsing its flags and rendering its report (src/commands/verify.ts). */
-async function verifyInProcess(dist, url, setFile, expected, wrapSession = (s) => s) {
+/** `phases`, if given, receives the milliseconds of each step. */
+async function verifyInProcess(dist, url, setFile, expected, wrapSession = (s) => s, phases = {}) {
+  let mark = performance.now();
+  const lap = (name) => {
+    const now = performance.now();
+    phases[name] = now - mark;
+    mark = now;
+  };
   const sets = await dist.loadIndexSets([setFile]);
+  lap('read the index set (YAML, validation)');
   const session = await dist.connect(dist.resolveConnectionOptions({ databaseUrl: url, env: {} }), { applicationName: 'dbtune verify (bench)' });
+  lap('connect');
   try {
     const inspection = await dist.inspectIndexes(wrapSession(session), sets.flatMap((s) => s.indexes), { tableIndexes: false, compareOnly: true });
+    lap('inspect (statements, comparing)');
     const verified = inspection.indexes.map(({ declaration, state }) => dist.verifyIndex(declaration, state));
     assertAllOk('dbtune verify (in-process)', verified, expected);
   } finally {
@@ -401,14 +416,15 @@ async function reportStatements(admin, stats, { dist, url, setFile, namesFile, i
     },
     close: () => session.close(),
   });
-  const ms = await timed(() => verifyInProcess(dist, url, setFile, indexes.length, recording));
+  const phases = {};
+  const ms = await timed(() => verifyInProcess(dist, url, setFile, indexes.length, recording, phases));
   console.log();
   console.log(`where dbtune's time goes (one in-process run, ${formatMs(ms)}; statements through its SqlSession, connection-time query not included):`);
   console.log(formatTable(['statement', 'ms'], sent.map((s) => [oneLine(s.sql), s.ms.toFixed(1)])).replace(/^/gm, '    '));
   const catalogMs = sum(sent.filter((s) => /^\s*WITH wanted AS/.test(s.sql)).map((s) => s.ms));
   const statementsMs = sum(sent.map((s) => s.ms));
-  console.log(`  catalog reads (live indexes + shadow copies) ${formatMs(catalogMs)}, rest of the shadow build ${formatMs(statementsMs - catalogMs)}, ` +
-    `the rest (YAML, connecting, comparing) ${formatMs(ms - statementsMs)}`);
+  console.log(`  catalog reads (live indexes + shadow copies) ${formatMs(catalogMs)}, rest of the shadow build ${formatMs(statementsMs - catalogMs)}`);
+  console.log(`  by step: ${Object.entries(phases).map(([name, phaseMs]) => `${name} ${formatMs(phaseMs)}`).join(', ')}`);
 
   // The loop's per-query cost on a warm connection, for scale.
   const client = new pg.Client({ connectionString: url });
