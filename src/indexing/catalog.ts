@@ -17,6 +17,8 @@ export async function readCatalog(session: SqlSession, request: CatalogRequest):
     request.tableIndexes ?? false,
   ]);
   const raw = rows[0]!.snapshot;
+  const columns = raw.columns ?? {};
+  const toLiveIndex = (r: RawIndex) => liveIndex(r, columns[String(r.oid)] ?? []);
   const indexes = new Map<string, LiveIndex>();
   for (const r of raw.indexes ?? []) {
     const index = toLiveIndex(r);
@@ -43,11 +45,14 @@ export async function readCatalog(session: SqlSession, request: CatalogRequest):
       indexes: t.indexes ? t.indexes.map(toLiveIndex) : null,
     });
   }
-  return { indexes, tables };
+  return { indexes, tables, pgCatalogFirst: raw.pg_catalog_first === true };
 }
 
 interface RawSnapshot {
+  pg_catalog_first: boolean | null;
   indexes: RawIndex[] | null;
+  /** Each index's columns in order, keyed by its OID (catalog-sql.ts, `index_columns`). */
+  columns: Record<string, RawColumn[]> | null;
   tables: Array<{
     schema: string;
     name: string;
@@ -59,6 +64,9 @@ interface RawSnapshot {
     indexes: RawIndex[] | null;
   }> | null;
 }
+
+/** [definition, is expression, indoption (key columns), opclass, its schema, the type's default, collation, table column, its collation] */
+type RawColumn = [string, boolean, number | null, string | null, string | null, boolean | null, string | null, string | null, string | null];
 
 interface RawIndex {
   schema: string;
@@ -75,22 +83,9 @@ interface RawIndex {
   ready: boolean | null;
   live: boolean | null;
   nkeyatts: number | null;
-  columns: Array<{
-    definition: string;
-    is_expression: boolean;
-    desc: boolean | null;
-    nulls_first: boolean | null;
-    opclass: string | null;
-    opclass_schema: string | null;
-    opclass_default: boolean | null;
-    collation: string | null;
-    column_name: string | null;
-    column_collation: string | null;
-  }> | null;
   predicate: string | null;
   storage: string[] | null;
   tablespace: string | null;
-  definition: string | null;
   progress: Record<string, number | string | null> | null;
   maintenance_locked: boolean | null;
   hidden_builder_pid: number | null;
@@ -99,8 +94,7 @@ interface RawIndex {
   partitions: { leaf_tables: number; leaf_indexes: number; valid_leaf_indexes: number; attached: Array<{ schema: string; name: string; valid: boolean }> | null } | null;
 }
 
-function toLiveIndex(r: RawIndex): LiveIndex {
-  const columns = r.columns ?? [];
+function liveIndex(r: RawIndex, columns: readonly RawColumn[]): LiveIndex {
   const nkey = r.nkeyatts ?? columns.length;
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {
@@ -116,27 +110,27 @@ function toLiveIndex(r: RawIndex): LiveIndex {
     valid: r.valid ?? false,
     ready: r.ready ?? false,
     live: r.live ?? false,
-    keyColumns: columns.slice(0, nkey).map((c) => {
+    keyColumns: columns.slice(0, nkey).map(([definition, isExpression, option, opclass, opclassSchema, opclassDefault, collation, columnName, columnCollation]) => {
       const column: LiveIndexColumn = {
-        definition: c.definition,
-        isExpression: c.is_expression,
-        desc: c.desc ?? false,
-        nullsFirst: c.nulls_first ?? false,
-        collation: c.collation,
+        definition,
+        isExpression,
+        // pg_index.indoption: bit 0 DESC, bit 1 NULLS FIRST.
+        desc: option !== null && (option & 1) === 1,
+        nullsFirst: option !== null && (option & 2) === 2,
+        collation,
       };
-      if (c.column_name !== null && c.column_name !== undefined) {
-        column.columnName = c.column_name;
-        column.columnCollation = c.column_collation;
+      if (columnName !== null) {
+        column.columnName = columnName;
+        column.columnCollation = columnCollation;
       }
-      if (c.opclass) column.opclass = c.opclass_schema && c.opclass_schema !== 'pg_catalog' ? `${c.opclass_schema}.${c.opclass}` : c.opclass;
-      if (c.opclass_default !== null) column.opclassDefault = c.opclass_default;
+      if (opclass) column.opclass = opclassSchema && opclassSchema !== 'pg_catalog' ? `${opclassSchema}.${opclass}` : opclass;
+      if (opclassDefault !== null) column.opclassDefault = opclassDefault;
       return column;
     }),
-    includeColumns: columns.slice(nkey).map((c) => ({ definition: c.definition, isExpression: c.is_expression, ...(c.column_name ? { columnName: c.column_name } : {}) })),
+    includeColumns: columns.slice(nkey).map(([definition, isExpression, , , , , , columnName]) => ({ definition, isExpression, ...(columnName ? { columnName } : {}) })),
     predicate: r.predicate,
     storage: [...(r.storage ?? [])].sort(),
     tablespace: r.tablespace,
-    definition: r.definition,
     progress: r.progress
       ? {
           pid: Number(r.progress.pid),

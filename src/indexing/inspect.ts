@@ -8,7 +8,7 @@ import { shadowBuild } from './shadow.js';
 import { uncoveredPartitions, type PartitionChild } from './partitions.js';
 import { rebuildName } from './rebuild-name.js';
 import { compareIndexes } from './compare.js';
-import { comparableFromCatalog, declaredFromCatalog } from './structural.js';
+import { comparableFromCatalog, declaredFromCatalog, matchesFromCatalog } from './structural.js';
 
 export interface InspectedIndex {
   declaration: IndexDeclaration;
@@ -31,7 +31,9 @@ export interface Inspection {
 /**
  * Reads the live state of every declared index: one catalog statement for
  * all of them, plus the shadow build (constant round trips) that normalises
- * and validates the declarations.
+ * and validates the declarations. With `compareOnly`, a declaration the
+ * catalog alone proves matched (structural.ts) is not shadow-built, and when
+ * none is left the shadow build sends nothing.
  */
 export async function inspectIndexes(
   session: SqlSession,
@@ -67,11 +69,12 @@ export async function inspectIndexes(
   // verify takes a plain-column index that matches from the catalog alone (structural.ts); one that
   // differs is shadow-built like the rest, so its differences are named as PostgreSQL resolves them.
   // apply and plan shadow-build every declaration, which also validates it before anything is built.
-  const fromCatalog = (d: IndexDeclaration) => {
-    if (options.compareOnly !== true || !comparableFromCatalog(d) || !onItsTable(d)) return false;
-    const live = catalog.indexes.get(indexKey(d))!;
-    return live.relkind === 'i' && compareIndexes(d, declaredFromCatalog(d, live), live).length === 0;
-  };
+  const matched = new Set(
+    options.compareOnly === true
+      ? declarations.filter((d) => onItsTable(d) && matchesFromCatalog(d, catalog.indexes.get(indexKey(d))!, catalog)).map(indexKey)
+      : [],
+  );
+  const fromCatalog = (d: IndexDeclaration) => matched.has(indexKey(d));
   const needsShadow = (d: IndexDeclaration) => {
     if (versionProblems.has(indexKey(d))) return false;
     if (!options.compareOnly) return true;

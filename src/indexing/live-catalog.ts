@@ -54,7 +54,6 @@ export interface LiveIndex {
   predicate: string | null;
   storage: string[];
   tablespace: string | null;
-  definition: string | null;
   progress: BuildProgress | null;
   /** Another client session holds SHARE UPDATE EXCLUSIVE on the table (a concurrent build or a manual VACUUM). */
   tableMaintenanceLocked: boolean;
@@ -104,6 +103,8 @@ export interface CatalogSnapshot {
   indexes: Map<string, LiveIndex>;
   /** Keyed by `schema\0name` of the table. */
   tables: Map<string, LiveTable>;
+  /** Unqualified opclass and collation names resolve in `pg_catalog` first (it leads the session's search path). */
+  pgCatalogFirst: boolean;
 }
 
 export interface CatalogRequest {

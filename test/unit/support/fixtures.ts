@@ -43,7 +43,6 @@ export function liveIndex(overrides: Partial<LiveIndex> = {}): LiveIndex {
     predicate: null,
     storage: [],
     tablespace: 'pg_default',
-    definition: 'CREATE INDEX idx_orders_customer ON public.orders USING btree (customer_id)',
     progress: null,
     tableMaintenanceLocked: false,
     hiddenBuilderPid: null,
