@@ -173,6 +173,11 @@ Examples:
       .option('--report <file>', 'write a self-contained HTML report with charts')
       .option('--baseline <file>', 'a saved earlier result (--out) to show before/after in the HTML report')
       .option('--insecure', 'accept an https target whose certificate is not trusted (self-signed test servers)')
+      .option('--engine <name>', 'what sends the load: autocannon (default, in this process) or locust (a Locust master and workers, measured by dbtune)')
+      .option('--workers <n>', 'locust: worker processes on this machine (default: one per core; 0 with --expect-workers)')
+      .option('--locust <path>', "locust: the `locust` script to run (default: the PATH's)")
+      .option('--expect-workers <n>', 'locust: wait for this many remote workers (needs --master-bind)')
+      .option('--master-bind <host:port>', 'locust: where the master listens for workers (default 127.0.0.1 and a free port)')
       .option('--database-url <url>', `watch this PostgreSQL during each stage (default with database: in the scenario: its url, else $DATABASE_URL, PG* variables). ${PREFER_ENV}`)
       .option('--indexes <files...>', 'index-set files whose indexes to report as used or unused under load (needs a database to watch)')
       .addOption(new Option('--config <file>', 'project config file (default: dbtune.yaml if present)')),

@@ -117,7 +117,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     const unreached = (total.errors.connection_refused ?? 0) + (total.errors.tls ?? 0) + (total.errors.connection_error ?? 0);
     const watched = await options.observer?.afterStage(number, total.requests - unreached + measurement.inFlightAtStop);
     const thresholds = [...evaluateThresholds(plan.thresholds, total), ...(watched?.thresholds ?? [])];
-    const passed = !measurement.interrupted && thresholds.every((t) => t.passed);
+    const passed = !measurement.interrupted && !measurement.workersLost && thresholds.every((t) => t.passed);
     const result: StageResult = {
       stage: number,
       users: plan.users,
@@ -134,6 +134,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     };
     if (measurement.interrupted) result.interrupted = true;
     if (measurement.endedEarly) result.ended_early = measurement.endedEarly;
+    if (measurement.workersLost) result.worker_lost = measurement.workersLost;
     if (watched) result.database = watched.database;
     if (measurement.generator.saturated) {
       warnings.push(

@@ -100,6 +100,8 @@ export interface StageResult extends RequestStats {
   interrupted?: boolean;
   /** Why the stage ended early, when it did. */
   ended_early?: string;
+  /** Locust workers that stopped reporting during the stage, and the users they ran: the stage fails. */
+  worker_lost?: { workers: number; users: number };
   thresholds: ThresholdResult[];
   by_request: Array<{ name: string } & RequestStats>;
   /** The request mix the stage sent, per name (absent in results saved before it was recorded). */

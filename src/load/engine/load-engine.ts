@@ -82,6 +82,8 @@ export interface StageMeasurement extends LoadEnd {
   inFlightAtStop: number;
   /** Why the stage ended before its time, when it did. */
   endedEarly?: string;
+  /** Load workers (of an out-of-process engine) that stopped reporting during the stage: the stage fails. */
+  workersLost?: { workers: number; users: number };
   generator: GeneratorLoad;
 }
 
