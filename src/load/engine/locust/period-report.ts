@@ -105,7 +105,12 @@ export function statsOf(tally: TallyReport, seconds: number): RequestStats {
   const histogram = histogramOf(tally);
   const latency = summarize(histogram);
   histogram.destroy();
-  if (tally.timed) latency.mean = round(tally.sum / tally.timed / 1000, 3);
+  if (tally.timed) {
+    // The workers kept the exact min, max and sum: report those, and no percentile above the max.
+    const max = round(tally.max / 1000, 3);
+    Object.assign(latency, { min: round(tally.min / 1000, 3), max, mean: round(tally.sum / tally.timed / 1000, 3) });
+    for (const p of ['p50', 'p90', 'p95', 'p99'] as const) latency[p] = Math.min(latency[p], max);
+  }
   const attempts = tally.successes + tally.failures;
   return {
     requests: tally.requests,
