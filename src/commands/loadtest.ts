@@ -6,7 +6,7 @@ import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
 import { loadReport } from '../load/load-report.js';
 import { createLoadProgress } from '../load/load-progress.js';
 import type { LoadResult } from '../model/load-result.js';
-import { chooseEngine, createEngine, type EngineFlags } from '../load/engine/choose-engine.js';
+import { chooseEngine, createEngine, exportForWorkers, type EngineFlags } from '../load/engine/choose-engine.js';
 import type { LoadEngine } from '../load/engine/load-engine.js';
 import { runScenario, type StagePlan } from '../load/run-scenario.js';
 import { readSavedResultOfKind } from '../model/saved-result.js';
@@ -52,6 +52,11 @@ export const run: CommandHandler<LoadtestOptions> = async (files, options, { io,
   const stages = stagePlans(scenario, options);
   const timeoutMs = timeoutOf(scenario, options);
   const engineChoice = chooseEngine(options, scenario);
+  if (options.exportLocustfile !== undefined) {
+    const written = await exportForWorkers(engineChoice, { scenario, scenarioFile: files[0]!, target, timeoutMs, insecure: options.insecure ?? false, env: io.env }, options.exportLocustfile);
+    io.stderr.write(`${written.map((f) => `wrote ${f}`).join('\n')}\n`);
+    return 'ok';
+  }
   const watchSetup = await prepareDatabaseWatch(scenario, options, config, io.env);
   const baseline = options.baseline ? await readSavedResultOfKind(options.baseline, 'dbtune.loadtest', '--baseline') : undefined;
   if (options.out) await checkOutputFile(options.out, '--out');

@@ -73,6 +73,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
   let interrupted = false;
   let stopped = false;
   engine.preflight();
+  await engine.prepare?.();
 
   if (options.warmupMs > 0 && stages.length) {
     emit({ type: 'phase', stage: 1, stages: stages.length, users: stages[0]!.users, phase: 'warmup', durationMs: options.warmupMs });

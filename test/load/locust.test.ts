@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -59,6 +60,14 @@ async function locustChildren(pid: number): Promise<Array<{ pid: number; args: s
     }
   }
   return children;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
 
 async function gone(pid: number): Promise<boolean> {
@@ -169,5 +178,31 @@ stages: [{ users: 4, duration: 2s, ramp: 1s }, { users: 4, duration: 30s }]
     expect(second!.requests).toBeGreaterThan(50);
     expect(second!.measured_s).toBeLessThan(20);
     for (const c of children) expect(await gone(c.pid), c.args).toBe(true);
+  });
+
+  it('exports the locustfile with its README, and runs on a worker started from it (--expect-workers, --master-bind)', async () => {
+    const server = await target((_req, res) => respondAfter(res, 2));
+    const { file, out } = await scenario(`scenario: remote\ntarget: ${server.url}\nrequests: [{ name: x, path: /x }]\nstages: [{ users: 2, duration: 1s }]\n`);
+    const dir = path.join(path.dirname(file), 'export');
+    const port = await freePort();
+    const exported = await runCli(['loadtest', file, '--engine', 'locust', '--export-locustfile', dir, '--master-bind', `127.0.0.1:${port}`]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(server.received).toHaveLength(0);
+    const readme = await readFile(path.join(dir, 'README.md'), 'utf8');
+    const command = /^ {4}(locust -f locustfile\.py --worker .*)$/m.exec(readme)![1]!;
+    expect(command).toBe(`locust -f locustfile.py --worker --master-host 127.0.0.1 --master-port ${port}`);
+    expect(readme).toContain('image: locustio/locust:2.12');
+    // The worker a user would start on another machine, from the README's command.
+    const worker = spawn('locust', command.split(' ').slice(1), { cwd: dir, stdio: 'ignore' });
+    try {
+      const run = await runCli(['loadtest', file, '--engine', 'locust', '--workers', '0', '--expect-workers', '1', '--master-bind', `127.0.0.1:${port}`, '--out', out]);
+      expect(run.code, run.stderr).toBe(0);
+      const stage = (await readResult(out)).stages[0]!;
+      expect(stage.requests).toBe(server.received.length);
+      // The master told its worker to quit.
+      await waitFor(() => worker.exitCode !== null, { what: 'the remote worker to quit', timeoutMs: 10_000 });
+    } finally {
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+    }
   });
 });

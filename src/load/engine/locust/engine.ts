@@ -99,6 +99,9 @@ export function locustEngine(options: LocustEngineOptions): LocustEngine {
     preflight() {
       install ??= findLocust(options.locustPath, options.env);
     },
+    async prepare() {
+      await started();
+    },
     async unmeasured(requests, load): Promise<LoadEnd> {
       if (requests.signal?.aborted) return { interrupted: true };
       const ramp = load.users !== load.fromUsers && load.durationMs > 0;
