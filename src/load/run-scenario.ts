@@ -138,8 +138,12 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     if (measurement.workersLost) result.worker_lost = measurement.workersLost;
     if (watched) result.database = watched.database;
     if (measurement.generator.saturated) {
+      const busy =
+        engine.name === 'autocannon'
+          ? `event loop ${Math.round(measurement.generator.event_loop_utilization * 100)}% busy, timers late by up to ${measurement.generator.timers_late_p99_ms} ms at p99`
+          : `its busiest ${engine.name} worker used ${Math.round(measurement.generator.event_loop_utilization * 100)}% of a core`;
       warnings.push(
-        `stage ${number} (${plan.users} users): the load generator was busy (event loop ${Math.round(measurement.generator.event_loop_utilization * 100)}% busy, timers late by up to ${measurement.generator.timers_late_p99_ms} ms at p99, against a median latency of ${total.latency.p50} ms); its figures may describe dbtune's limit, or this machine's, rather than the target's`,
+        `stage ${number} (${plan.users} users): the load generator was busy (${busy}, against a median latency of ${total.latency.p50} ms); its figures may describe dbtune's limit, or this machine's, rather than the target's`,
       );
     }
     results.push(result);
