@@ -78,6 +78,8 @@ export default defineConfig({
       },
       {
         // Timing step. The load tests drive HTTP servers started by the tests (port 0); no PostgreSQL.
+        // locust.test.ts also runs real Locust processes (skipped with a warning without `locust`,
+        // unless DBTUNE_TEST_REQUIRE_LOCUST=1).
         test: {
           setupFiles,
           name: 'load',

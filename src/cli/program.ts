@@ -163,7 +163,7 @@ Examples:
   formatOptions(
     program
       .command('loadtest')
-      .description('Staged load (e.g. 10 → 50 → 100 users) against an HTTP API, on autocannon: latency percentiles, rps, errors and thresholds per stage.')
+      .description('Staged load (e.g. 10 → 50 → 100 users) against an HTTP API, on autocannon or Locust: latency percentiles, rps, errors and thresholds per stage.')
       .argument('<scenario>', 'scenario YAML file')
       .option('--target <url>', "base URL to load instead of the scenario's target")
       .option('--duration <duration>', 'duration of every stage, e.g. 5s (overrides the scenario)')
