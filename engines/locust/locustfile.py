@@ -135,6 +135,8 @@ class Period:
         self.by_request = [Tally() for _ in REQUESTS]
         self.seconds = {}
         self.in_flight = 0
+        self.reconnect_waits = 0
+        self.live = Tally()
         self.ended = False
         self.drained = Event()
 
@@ -150,6 +152,12 @@ class Period:
         else:
             t.fail(kind)
         t.bytes += size
+        live = self.live
+        live.requests += 1
+        if micros is not None:
+            live.time(micros)
+        if not ok:
+            live.failures += 1
         second = int(time.monotonic() - self.started)
         s = self.seconds.get(second)
         if s is None:
@@ -168,6 +176,7 @@ class Period:
             "by_request": [t.to_json() for t in self.by_request],
             "seconds": {str(k): v.to_json() for k, v in self.seconds.items()},
             "in_flight": self.in_flight,
+            "reconnect_waits": self.reconnect_waits,
         }
 
 
@@ -351,6 +360,7 @@ class DbtuneUser(FastHttpUser):
         request = REQUESTS[index]
         path, headers, body = build(request, self.rng)
         period.in_flight += 1
+        kind = None
         started = time.perf_counter_ns()
         try:
             response = self.client.client.urlopen(CFG["origin"] + path, method=request["method"], headers=headers, payload=body)
@@ -369,6 +379,11 @@ class DbtuneUser(FastHttpUser):
             period.in_flight -= 1
             if period.ended and period.in_flight == 0:
                 period.drained.set()
+        if kind in ("connection_refused", "connection_error"):
+            # As the autocannon engine: a refused or unreachable target is retried after 100 ms,
+            # not in a busy loop that would starve the worker.
+            period.reconnect_waits += 1
+            gevent.sleep(0.1)
 
 
 # ---------------------------------------------------------------- worker side
@@ -380,8 +395,20 @@ def on_setup(environment, msg, **kwargs):
 
 
 def on_go(environment, msg, **kwargs):
-    Worker.period = Period(msg.data["period"], msg.data["stage"])
+    period = Worker.period = Period(msg.data["period"], msg.data["stage"])
     Worker.gate.set()
+    if period.stage is not None:
+        gevent.spawn(send_live, period)
+
+
+def send_live(period):
+    """Every second of a measured stage: what this worker recorded so far, for the progress line."""
+    while not period.ended:
+        gevent.sleep(1)
+        if period.ended:
+            return
+        live = period.live
+        Worker.runner.send_message("dbtune_live", {"period": period.number, "tally": live.to_json()})
 
 
 def on_pause(environment, msg, **kwargs):
@@ -416,7 +443,12 @@ def on_report_to_master(client_id, data, **kwargs):
 class Master:
     runner = None
     reports = {}  # period -> {worker client id: report}
+    live = {}  # period -> {worker client id: tally so far}
     arrived = Event()
+
+
+def on_live(environment, msg, **kwargs):
+    Master.live.setdefault(msg.data["period"], {})[msg.node_id] = msg.data["tally"]
 
 
 @events.worker_report.add_listener
@@ -436,6 +468,7 @@ def on_init(environment, **kwargs):
         runner.register_message("dbtune_pause", on_pause)
     elif isinstance(runner, MasterRunner):
         Master.runner = runner
+        runner.register_message("dbtune_live", on_live)
 
 
 def live_workers(runner):
@@ -506,11 +539,20 @@ def run_period(control, runner, command):
     # The period lasts its time, unless dbtune ends it first (Ctrl-C): {"op": "end"}.
     deadline = started + command["duration_ms"] / 1000.0
     ended_early = None
+    next_live = started + 1.2
     while time.monotonic() < deadline:
-        early = control.read(timeout=deadline - time.monotonic())
+        early = control.read(timeout=max(0, min(deadline, next_live) - time.monotonic()))
         if early is not None:
             ended_early = early
             break
+        if time.monotonic() >= next_live:
+            next_live += 1
+            tallies = list(Master.live.get(number, {}).values())
+            if tallies:
+                merged = None
+                for tally in tallies:
+                    merged = merge_tallies(merged, tally)
+                control.send({"event": "live", "period": number, "elapsed_ms": int((time.monotonic() - started) * 1000), "tally": merged})
     runner.send_message("dbtune_pause", {"period": number})
     seconds = time.monotonic() - started
     # Each worker reports once its requests in flight have ended (at most the timeout); a worker
@@ -525,6 +567,7 @@ def run_period(control, runner, command):
         Master.arrived.clear()
         Master.arrived.wait(0.5)
     got = Master.reports.pop(number, {})
+    Master.live.pop(number, None)
     lost = [w for w in workers if w not in got]
     result = {"event": "period", "period": number, "stage": command.get("stage"), "seconds": seconds,
               "workers": len(workers), "lost_workers": len(lost), "lost_users": sum(workers[w] for w in lost)}
@@ -542,6 +585,7 @@ def run_period(control, runner, command):
         result["by_request"] = [t or empty for t in by_request]
         result["seconds_tallies"] = seconds_merged
         result["in_flight"] = in_flight
+        result["reconnect_waits"] = sum(r.get("reconnect_waits", 0) for r in got.values())
     control.send(result)
     return ended_early
 

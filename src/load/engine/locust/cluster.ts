@@ -4,7 +4,7 @@ import { DbtuneError } from '../../../errors.js';
 import { registerCleanup } from '../../../process/cleanups.js';
 import { stopProcessSync } from '../../../process/stop-process-sync.js';
 import type { LocustInstall } from './install.js';
-import type { PeriodReport } from './period-report.js';
+import type { LiveReport, PeriodReport } from './period-report.js';
 
 /**
  * One Locust master and its local workers, as child processes of dbtune, and
@@ -97,9 +97,9 @@ export class LocustCluster {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.receive(chunk));
     socket.on('close', () => this.fail(new Error('the Locust master closed its control connection')));
-    await this.next('hello');
+    await this.next(['hello']);
     this.send({ op: 'workers', count: options.expectWorkers, timeout_ms: options.workersTimeoutMs });
-    const ready = await this.next('workers', options.workersTimeoutMs + 30_000);
+    const ready = await this.next(['workers'], options.workersTimeoutMs + 30_000);
     if (ready.ok !== true) {
       const localDead = options.localWorkers > 0 && this.children.slice(1).every((c) => c.exitCode !== null || c.signalCode !== null);
       throw new DbtuneError('CONNECTION_FAILED', `${ready.connected} of ${ready.expected} Locust workers connected to the master at ${options.bindHost}:${options.bindPort} within ${Math.round(options.workersTimeoutMs / 1000)} s${localDead ? `; the local workers exited: ${this.tailOf(this.children[1]!)}` : ''}`, {
@@ -108,11 +108,16 @@ export class LocustCluster {
     }
   }
 
-  /** Runs one period and returns the master's report of it. */
-  async period(command: PeriodCommand): Promise<PeriodReport> {
+  /** Runs one period and returns the master's report of it; `onLive` gets the workers' figures so far, about every second. */
+  async period(command: PeriodCommand, onLive?: (live: LiveReport) => void): Promise<PeriodReport> {
     this.send({ op: 'period', ...command });
-    await this.next('started', 60_000);
-    return (await this.next('period', command.duration_ms + 120_000)) as unknown as PeriodReport;
+    await this.next(['started'], 60_000);
+    const deadline = Date.now() + command.duration_ms + 120_000;
+    for (;;) {
+      const message = await this.next(['live', 'period'], Math.max(1, deadline - Date.now()));
+      if (message.event === 'period') return message as unknown as PeriodReport;
+      onLive?.(message as unknown as LiveReport);
+    }
   }
 
   /** Ends the running period now (Ctrl-C): the master pauses the users and reports what they recorded. */
@@ -209,11 +214,12 @@ export class LocustCluster {
     this.wake?.();
   }
 
-  /** The next message of this kind (others before it are dropped); an `error` message or a dead master rejects. */
-  private async next(event: string, timeoutMs = 60_000): Promise<Message> {
+  /** The next message of these kinds (others before it are dropped); an `error` message or a dead master rejects. */
+  private async next(events: string[], timeoutMs = 60_000): Promise<Message> {
     const deadline = Date.now() + timeoutMs;
+    const event = events.join(' or ');
     for (;;) {
-      const index = this.inbox.findIndex((m) => m.event === event || m.event === 'error');
+      const index = this.inbox.findIndex((m) => events.includes(m.event) || m.event === 'error');
       if (index >= 0) {
         const [message] = this.inbox.splice(0, index + 1).slice(-1) as [Message];
         if (message.event === 'error') throw new DbtuneError('INTERNAL', `the Locust master failed: ${String(message.message)}`);

@@ -6,11 +6,11 @@ import type { LoadedScenario } from '../../../config/load-scenario.js';
 import { registerCleanup } from '../../../process/cleanups.js';
 import type { GeneratorLoad } from '../../../model/load-result.js';
 import { round } from '../../../report/round.js';
-import type { LoadEnd, LoadEngine, LoadRequests, StageMeasurement } from '../load-engine.js';
+import type { LiveFigures, LoadEnd, LoadEngine, LoadRequests, StageMeasurement } from '../load-engine.js';
 import { LocustCluster, type PeriodCommand } from './cluster.js';
 import { findLocust, type LocustInstall } from './install.js';
 import { renderLocustfile } from './locustfile.js';
-import { periodRecording, type PeriodReport } from './period-report.js';
+import { liveFigures, periodRecording, type PeriodReport } from './period-report.js';
 
 /**
  * The Locust engine: the scenario runs on a Locust master and its workers
@@ -78,7 +78,7 @@ export function locustEngine(options: LocustEngineOptions): LocustEngine {
   const started = () => (starting ??= start());
 
   /** Runs one period; Ctrl-C ends it early (what was recorded still counts). */
-  const run = async (requests: LoadRequests, command: Omit<PeriodCommand, 'period'>): Promise<{ report: PeriodReport; interrupted: boolean; cpu: number[] }> => {
+  const run = async (requests: LoadRequests, command: Omit<PeriodCommand, 'period'>, onProgress?: (live: LiveFigures) => void): Promise<{ report: PeriodReport; interrupted: boolean; cpu: number[] }> => {
     const c = await started();
     const { signal } = requests;
     const onAbort = () => c.endPeriod();
@@ -86,7 +86,7 @@ export function locustEngine(options: LocustEngineOptions): LocustEngine {
     const before = pids.map(cpuSeconds);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const report = await c.period({ period: ++periods, ...command });
+      const report = await c.period({ period: ++periods, ...command }, onProgress ? (live) => onProgress(liveFigures(live)) : undefined);
       const cpu = pids.map((pid, i) => cpuSeconds(pid) - before[i]!);
       return { report, interrupted: signal?.aborted ?? false, cpu };
     } finally {
@@ -110,12 +110,12 @@ export function locustEngine(options: LocustEngineOptions): LocustEngine {
       return { interrupted };
     },
     async measure(requests, stage): Promise<StageMeasurement> {
-      const { report, interrupted, cpu } = await run(requests, { users: stage.users, duration_ms: stage.durationMs, stage: stage.seed });
+      const { report, interrupted, cpu } = await run(requests, { users: stage.users, duration_ms: stage.durationMs, stage: stage.seed }, stage.onProgress);
       const measurement: StageMeasurement = {
         recording: periodRecording(report, requests.requestNames),
         interrupted,
         inFlightAtStop: report.in_flight ?? 0,
-        generator: generatorLoad(cpu, report.seconds),
+        generator: { ...generatorLoad(cpu, report.seconds), reconnect_waits: report.reconnect_waits ?? 0 },
       };
       if (report.lost_workers > 0) {
         measurement.workersLost = { workers: report.lost_workers, users: report.lost_users };

@@ -2,7 +2,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import type { RequestStats, TimelinePoint } from '../../../model/load-result.js';
 import { round } from '../../../report/round.js';
 import { newHistogram, summarize } from '../../stage-recorder.js';
-import type { StageFigures, StageRecording } from '../load-engine.js';
+import type { LiveFigures, StageFigures, StageRecording } from '../load-engine.js';
 
 /**
  * What the Locust master reports for a period (engines/locust/locustfile.py,
@@ -43,6 +43,23 @@ export interface PeriodReport {
   seconds_tallies?: Record<string, TallyReport>;
   /** Requests the workers still waited on when they gave up draining (after the timeout). */
   in_flight?: number;
+  /** Times a user waited 100 ms before its next request because the target refused or was unreachable. */
+  reconnect_waits?: number;
+}
+
+/** The workers' figures for the running stage so far (merged on the master about every second). */
+export interface LiveReport {
+  period: number;
+  elapsed_ms: number;
+  tally: TallyReport;
+}
+
+/** Live figures for the progress line from a {@link LiveReport}. */
+export function liveFigures(live: LiveReport): LiveFigures {
+  const histogram = histogramOf(live.tally, 2);
+  const p95 = live.tally.timed ? Math.min(histogram.getValueAtPercentile(95), live.tally.max) / 1000 : 0;
+  histogram.destroy();
+  return { elapsedMs: live.elapsed_ms, requests: live.tally.requests, failures: live.tally.failures, p95, msSinceResponse: 0 };
 }
 
 /**
