@@ -157,43 +157,16 @@ stages: [{ users: 2, duration: 1s }, { users: 6, duration: 1s }, { users: 12, du
     expect(autocannon.max_sustained_users).toBe(result.max_sustained_users);
   });
 
-  it('records a worker killed mid-stage as worker_lost, and on Ctrl-C stops every Locust process and writes the partial stage (exit 130)', async () => {
+  it('runs on a worker started from the exported locustfile beside a local one; a worker killed mid-stage is worker_lost; Ctrl-C stops every Locust process and writes the partial stage (exit 130)', async () => {
     const server = await target((_req, res) => respondAfter(res, 5));
     const { file, out } = await scenario(`
-scenario: worker-lost
+scenario: workers
 target: ${server.url}
-warmup: 1s
 stop_on_failure: false
 requests: [{ name: x, path: /x }]
 stages: [{ users: 4, duration: 2s, ramp: 1s }, { users: 4, duration: 30s }]
 `);
-    const cli = startCli(['loadtest', file, '--engine', 'locust', '--workers', '2', '--out', out]);
-    await cli.waitForStderr(/stage 1\/2: 4 users/);
-    let seen = server.received.length;
-    await waitFor(() => server.received.length > seen + 50, { what: 'stage 1 to send requests', timeoutMs: 10_000 });
-    const children = await locustChildren(cli.child.pid!);
-    expect(children.length).toBe(3);
-    process.kill(children.find((c) => c.args.includes('--worker'))!.pid, 'SIGKILL');
-    // Stage 2 runs its 4 users on the worker left.
-    await cli.waitForStderr(/stage 2\/2: 4 users/, 30_000);
-    seen = server.received.length;
-    await waitFor(() => server.received.length > seen + 50, { what: 'stage 2 to send requests', timeoutMs: 10_000 });
-    cli.child.kill('SIGINT');
-    const run = await cli.done;
-    expect(run.code, run.stderr).toBe(130);
-    const [first, second] = (await readResult(out)).stages;
-    expect(first!.worker_lost).toEqual({ workers: 1, users: 2 });
-    expect(first!.passed).toBe(false);
-    expect(first!.requests).toBeGreaterThan(0);
-    expect(second!.interrupted).toBe(true);
-    expect(second!.requests).toBeGreaterThan(50);
-    expect(second!.measured_s).toBeLessThan(20);
-    for (const c of children) expect(await gone(c.pid), c.args).toBe(true);
-  });
-
-  it('exports the locustfile with its README, and runs on a worker started from it (--expect-workers, --master-bind)', async () => {
-    const server = await target((_req, res) => respondAfter(res, 2));
-    const { file, out } = await scenario(`scenario: remote\ntarget: ${server.url}\nrequests: [{ name: x, path: /x }]\nstages: [{ users: 2, duration: 1s }]\n`);
+    // --export-locustfile writes the file and the README's exact worker command, and sends nothing.
     const dir = path.join(path.dirname(file), 'export');
     const port = await freePort();
     const exported = await runCli(['loadtest', file, '--engine', 'locust', '--export-locustfile', dir, '--master-bind', `127.0.0.1:${port}`]);
@@ -203,17 +176,36 @@ stages: [{ users: 4, duration: 2s, ramp: 1s }, { users: 4, duration: 30s }]
     const command = /^ {4}(locust -f locustfile\.py --worker .*)$/m.exec(readme)![1]!;
     expect(command).toBe(`locust -f locustfile.py --worker --master-host 127.0.0.1 --master-port ${port}`);
     expect(readme).toContain('image: locustio/locust:2.12');
-    // The worker a user would start on another machine, from the README's command.
-    const worker = spawn('locust', command.split(' ').slice(1), { cwd: dir, stdio: 'ignore' });
+
+    // The "remote" worker, as a user would start it on another machine, and one local worker.
+    const remote = spawn('locust', command.split(' ').slice(1), { cwd: dir, stdio: 'ignore' });
     try {
-      const run = await runCli(['loadtest', file, '--engine', 'locust', '--workers', '0', '--expect-workers', '1', '--master-bind', `127.0.0.1:${port}`, '--out', out]);
-      expect(run.code, run.stderr).toBe(0);
-      const stage = (await readResult(out)).stages[0]!;
-      expect(stage.requests).toBe(server.received.length);
-      // The master told its worker to quit.
-      await waitFor(() => worker.exitCode !== null, { what: 'the remote worker to quit', timeoutMs: 10_000 });
+      const cli = startCli(['loadtest', file, '--engine', 'locust', '--workers', '1', '--expect-workers', '1', '--master-bind', `127.0.0.1:${port}`, '--out', out]);
+      await cli.waitForStderr(/stage 1\/2: 4 users/);
+      let seen = server.received.length;
+      await waitFor(() => server.received.length > seen + 50, { what: 'stage 1 to send requests', timeoutMs: 10_000 });
+      const children = await locustChildren(cli.child.pid!);
+      expect(children.length).toBe(2);
+      process.kill(children.find((c) => c.args.includes('--worker'))!.pid, 'SIGKILL');
+      // Stage 2 runs its 4 users on the worker left.
+      await cli.waitForStderr(/stage 2\/2: 4 users/, 30_000);
+      seen = server.received.length;
+      await waitFor(() => server.received.length > seen + 50, { what: 'stage 2 to send requests', timeoutMs: 10_000 });
+      cli.child.kill('SIGINT');
+      const run = await cli.done;
+      expect(run.code, run.stderr).toBe(130);
+      const [first, second] = (await readResult(out)).stages;
+      expect(first!.worker_lost).toEqual({ workers: 1, users: 2 });
+      expect(first!.passed).toBe(false);
+      expect(first!.requests).toBeGreaterThan(0);
+      expect(second!.interrupted).toBe(true);
+      expect(second!.requests).toBeGreaterThan(50);
+      expect(second!.measured_s).toBeLessThan(20);
+      for (const c of children) expect(await gone(c.pid), c.args).toBe(true);
+      // The master told the remote worker to quit.
+      await waitFor(() => remote.exitCode !== null, { what: 'the remote worker to quit', timeoutMs: 10_000 });
     } finally {
-      if (worker.exitCode === null) worker.kill('SIGKILL');
+      if (remote.exitCode === null) remote.kill('SIGKILL');
     }
   });
 });
