@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../src/model/load-result.js';
@@ -82,6 +82,22 @@ describe('dbtune loadtest --engine locust: before anything runs', () => {
     expect(run.code, run.stderr).toBe(3);
     expect(run.stderr).toContain('apt-get install python3-locust');
     expect(run.stderr).toContain('pip install locust');
+  });
+
+  it('exits 3 naming the version when the locust given is one the locustfile was not tested with, or prints none', async () => {
+    const { file } = await scenario('scenario: s\ntarget: http://127.0.0.1:9\nrequests: [{ name: x, path: /x }]\nstages: [{ users: 1, duration: 1s }]\n');
+    const dir = path.dirname(file);
+    for (const [printed, message] of [
+      ['locust 2.31.8', /version 2\.31\.8.*tested with 2\.12\.x/],
+      // An empty version from a script no Debian package owns: nothing to read the version from.
+      ['locust ', /reports no version/],
+    ] as const) {
+      const fake = path.join(dir, 'locust');
+      await writeFile(fake, `#!/bin/sh\necho '${printed}'\n`, { mode: 0o755 });
+      const run = await runCli(['loadtest', file, '--engine', 'locust', '--locust', fake]);
+      expect(run.code, run.stderr).toBe(3);
+      expect(run.stderr).toMatch(message);
+    }
   });
 
   it('exits 2 naming a scenario option the locust engine cannot honour', async () => {
