@@ -6,7 +6,7 @@ import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
 import { loadReport } from '../load/load-report.js';
 import { createLoadProgress } from '../load/load-progress.js';
 import type { LoadResult } from '../model/load-result.js';
-import { chooseEngine, createEngine, exportForWorkers, type EngineFlags } from '../load/engine/choose-engine.js';
+import { chooseEngine, createEngine, exportForWorkers, type EngineChoice, type EngineFlags } from '../load/engine/choose-engine.js';
 import type { LoadEngine } from '../load/engine/load-engine.js';
 import { runScenario, type StagePlan } from '../load/run-scenario.js';
 import { readSavedResultOfKind } from '../model/saved-result.js';
@@ -70,7 +70,7 @@ export const run: CommandHandler<LoadtestOptions> = async (files, options, { io,
     // Connect to the database before any load too: unreachable is exit 3 now, not after the stages.
     const watch = watchSetup ? await startDatabaseWatch(watchSetup, signal) : undefined;
     try {
-      return await runAndReport({ scenario, engine, target, stages, timeoutMs, baseline, watch, format, options, io, signal });
+      return await runAndReport({ scenario, engine, engineChoice, target, stages, timeoutMs, baseline, watch, format, options, io, signal });
     } finally {
       await watch?.close();
     }
@@ -82,6 +82,7 @@ export const run: CommandHandler<LoadtestOptions> = async (files, options, { io,
 interface RunInputs {
   scenario: LoadedScenario;
   engine: LoadEngine;
+  engineChoice: EngineChoice;
   target: URL;
   stages: StagePlan[];
   timeoutMs: number;
@@ -93,7 +94,7 @@ interface RunInputs {
   signal: AbortSignal;
 }
 
-async function runAndReport({ scenario, engine, target, stages, timeoutMs, baseline, watch, format, options, io, signal }: RunInputs): Promise<CommandOutcome> {
+async function runAndReport({ scenario, engine, engineChoice, target, stages, timeoutMs, baseline, watch, format, options, io, signal }: RunInputs): Promise<CommandOutcome> {
   const paint = colorWanted(io.stderr, io.env) ? ansiPaint : plainPaint;
   const startedAt = new Date().toISOString();
   const outcome = await runScenario({
@@ -124,6 +125,8 @@ async function runAndReport({ scenario, engine, target, stages, timeoutMs, basel
       target: redactUrl(target.href.replace(/\/$/, '')),
       started_at: startedAt,
       timeout_ms: timeoutMs,
+      engine: engine.name,
+      ...(engineChoice.kind === 'locust' ? { workers: engineChoice.localWorkers + engineChoice.remoteWorkers } : {}),
       ...(watch ? { server_version: watch.serverVersion, database: watch.database } : {}),
     },
     warnings: [...(watch?.notes ?? []), ...outcome.warnings],

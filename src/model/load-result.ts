@@ -119,6 +119,10 @@ export interface LoadContext extends RunContext {
   started_at: string;
   /** Per-request timeout, ms. */
   timeout_ms: number;
+  /** What sent the load: `autocannon` or `locust` (absent in results saved before there was a choice). */
+  engine?: string;
+  /** Locust workers the run waited for (local and remote). */
+  workers?: number;
 }
 
 export interface LoadResult {
