@@ -30,7 +30,7 @@ const majors = externalUrl ? ['external'] : (process.env.DBTUNE_TEST_PG_VERSIONS
  *   of them with DBTUNE_TEST_PG_VERSIONS, the newest it picks).
  */
 const EDGE_MAJORS_ONLY = ['advise-build', 'apply-failures', 'check-role', 'connection-secrets', 'fragment-injection', 'loadtest-database-edges', 'safety', 'tls'];
-const NEWEST_ONLY = ['embedded-server-env', 'hidden-builds', 'import', 'rebuild-leftover', 'report-text', 'verify-unverified', 'watch-wrong-database'];
+const NEWEST_ONLY = ['embedded-server-env', 'hidden-builds', 'import', 'loadtest-locust-database', 'rebuild-leftover', 'report-text', 'verify-unverified', 'watch-wrong-database'];
 const ONLY_ON_MAJORS: Record<string, string[]> = {
   // pg_stat_statements_info and toplevel from 14, the statistics flush of 15, renamed columns and
   // stats_since from 17; nothing it reads changes at 16.
@@ -78,6 +78,8 @@ export default defineConfig({
       },
       {
         // Timing step. The load tests drive HTTP servers started by the tests (port 0); no PostgreSQL.
+        // locust.test.ts also runs real Locust processes (skipped with a warning without `locust`,
+        // unless DBTUNE_TEST_REQUIRE_LOCUST=1).
         test: {
           setupFiles,
           name: 'load',

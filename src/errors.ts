@@ -25,6 +25,8 @@ const ERROR_CLASSES = {
   CONNECTION_CONFIG: 'input',
   CONNECTION_FAILED: 'unreachable',
   SERVER_UNSUPPORTED: 'unreachable',
+  /** A load engine (locust) is not installed, or not a version dbtune was tested with. */
+  LOAD_ENGINE_UNAVAILABLE: 'unreachable',
   LOCK_HELD: 'failure',
   QUERY_FAILED: 'failure',
   INTERRUPTED: 'interrupted',

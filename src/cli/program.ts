@@ -163,7 +163,7 @@ Examples:
   formatOptions(
     program
       .command('loadtest')
-      .description('Staged load (e.g. 10 → 50 → 100 users) against an HTTP API, on autocannon: latency percentiles, rps, errors and thresholds per stage.')
+      .description('Staged load (e.g. 10 → 50 → 100 users) against an HTTP API, on autocannon or Locust: latency percentiles, rps, errors and thresholds per stage.')
       .argument('<scenario>', 'scenario YAML file')
       .option('--target <url>', "base URL to load instead of the scenario's target")
       .option('--duration <duration>', 'duration of every stage, e.g. 5s (overrides the scenario)')
@@ -173,6 +173,13 @@ Examples:
       .option('--report <file>', 'write a self-contained HTML report with charts')
       .option('--baseline <file>', 'a saved earlier result (--out) to show before/after in the HTML report')
       .option('--insecure', 'accept an https target whose certificate is not trusted (self-signed test servers)')
+      .option('--engine <name>', 'what sends the load: autocannon (default, in this process) or locust (a Locust master and workers, measured by dbtune)')
+      .option('--workers <n>', 'locust: worker processes on this machine (default: one per core; 0 with --expect-workers)')
+      .option('--locust <path>', "locust: the `locust` script to run (default: the PATH's)")
+      .option('--expect-workers <n>', 'locust: wait for this many remote workers (needs --master-bind)')
+      .option('--master-bind <host:port>', 'locust: where the master listens for workers (default 127.0.0.1 and a free port)')
+      .option('--expect-workers-timeout <duration>', 'locust: how long to wait for the workers (default 2m with --expect-workers, else 30s)')
+      .option('--export-locustfile <dir>', 'locust: write the locustfile and a README (worker command, Kubernetes example) for remote workers, and exit')
       .option('--database-url <url>', `watch this PostgreSQL during each stage (default with database: in the scenario: its url, else $DATABASE_URL, PG* variables). ${PREFER_ENV}`)
       .option('--indexes <files...>', 'index-set files whose indexes to report as used or unused under load (needs a database to watch)')
       .addOption(new Option('--config <file>', 'project config file (default: dbtune.yaml if present)')),
@@ -187,11 +194,14 @@ With a database to watch (database: in the scenario, or --database-url), each st
 queries per request (pg_stat_statements, else transactions from pg_stat_database), connections, cache hit ratio,
 sequential vs index scans per table, and whether the --indexes were used; database.thresholds judge them.
 Ctrl-C stops the current stage and still writes what was measured (exit 130).
+With --engine locust the same scenario runs on a Locust master and workers (apt-get install python3-locust),
+measured by dbtune's own locustfile: per-stage histograms from every worker, merged exactly.
 
 Examples:
   $ dbtune loadtest scenarios/week3-staged.yaml
   $ dbtune loadtest scenarios/week3-staged.yaml --stages 10,50 --duration 10s --out before.json
   $ dbtune loadtest scenarios/week3-staged.yaml --out after.json --report report.html --baseline before.json
+  $ dbtune loadtest scenarios/week3-staged.yaml --engine locust --workers 2
   $ dbtune loadtest scenarios/checkout.yaml --indexes indexes/week3-performance.yaml   # database: in the scenario, URL from DATABASE_URL
   $ dbtune compare before.json after.json`)
     .action((scenario: string, options: object) => runCommand(() => import('../commands/loadtest.js'), [scenario], options));

@@ -6,7 +6,8 @@ import { checkOutputFile, writeOutputFile } from '../files/output-file.js';
 import { loadReport } from '../load/load-report.js';
 import { createLoadProgress } from '../load/load-progress.js';
 import type { LoadResult } from '../model/load-result.js';
-import { autocannonEngine } from '../load/engine/autocannon/engine.js';
+import { chooseEngine, createEngine, exportForWorkers, type EngineChoice, type EngineFlags } from '../load/engine/choose-engine.js';
+import type { LoadEngine } from '../load/engine/load-engine.js';
 import { runScenario, type StagePlan } from '../load/run-scenario.js';
 import { readSavedResultOfKind } from '../model/saved-result.js';
 import { describeEnvValue } from '../scenario/env-refs.js';
@@ -25,7 +26,7 @@ import type { OutputFormat } from '../report/model.js';
 import type { CommandContext, CommandHandler, CommandOutcome } from './context.js';
 import { connectionOptions, loadConfig, openSession, outputFormat, type CommonOptions } from './shared.js';
 
-export interface LoadtestOptions extends CommonOptions {
+export interface LoadtestOptions extends CommonOptions, EngineFlags {
   indexes?: string[];
   target?: string;
   duration?: string;
@@ -50,23 +51,38 @@ export const run: CommandHandler<LoadtestOptions> = async (files, options, { io,
   const target = parseTarget(options.target ?? scenario.spec.target, options.target ? '--target' : 'target', targetFromEnv ? describeEnvValue(targetFromEnv) : undefined);
   const stages = stagePlans(scenario, options);
   const timeoutMs = timeoutOf(scenario, options);
+  const engineChoice = chooseEngine(options, scenario);
+  if (options.exportLocustfile !== undefined) {
+    const written = await exportForWorkers(engineChoice, { scenario, scenarioFile: files[0]!, target, timeoutMs, insecure: options.insecure ?? false, env: io.env }, options.exportLocustfile);
+    io.stderr.write(`${written.map((f) => `wrote ${f}`).join('\n')}\n`);
+    return 'ok';
+  }
   const watchSetup = await prepareDatabaseWatch(scenario, options, config, io.env);
   const baseline = options.baseline ? await readSavedResultOfKind(options.baseline, 'dbtune.loadtest', '--baseline') : undefined;
   if (options.out) await checkOutputFile(options.out, '--out');
   if (options.report) await checkOutputFile(options.report, '--report');
 
-  await checkTarget(target, { insecure: options.insecure ?? false });
-  // Connect to the database before any load too: unreachable is exit 3 now, not after the stages.
-  const watch = watchSetup ? await startDatabaseWatch(watchSetup, signal) : undefined;
+  const { engine, close } = createEngine(engineChoice, { scenario, target, timeoutMs, insecure: options.insecure ?? false, env: io.env });
   try {
-    return await runAndReport({ scenario, target, stages, timeoutMs, baseline, watch, format, options, io, signal });
+    // A missing engine (locust not installed) is exit 3 before the target is even tried.
+    engine.preflight();
+    await checkTarget(target, { insecure: options.insecure ?? false });
+    // Connect to the database before any load too: unreachable is exit 3 now, not after the stages.
+    const watch = watchSetup ? await startDatabaseWatch(watchSetup, signal) : undefined;
+    try {
+      return await runAndReport({ scenario, engine, engineChoice, target, stages, timeoutMs, baseline, watch, format, options, io, signal });
+    } finally {
+      await watch?.close();
+    }
   } finally {
-    await watch?.close();
+    await close();
   }
 };
 
 interface RunInputs {
   scenario: LoadedScenario;
+  engine: LoadEngine;
+  engineChoice: EngineChoice;
   target: URL;
   stages: StagePlan[];
   timeoutMs: number;
@@ -78,12 +94,12 @@ interface RunInputs {
   signal: AbortSignal;
 }
 
-async function runAndReport({ scenario, target, stages, timeoutMs, baseline, watch, format, options, io, signal }: RunInputs): Promise<CommandOutcome> {
+async function runAndReport({ scenario, engine, engineChoice, target, stages, timeoutMs, baseline, watch, format, options, io, signal }: RunInputs): Promise<CommandOutcome> {
   const paint = colorWanted(io.stderr, io.env) ? ansiPaint : plainPaint;
   const startedAt = new Date().toISOString();
   const outcome = await runScenario({
     scenario,
-    engine: autocannonEngine,
+    engine,
     target,
     stages,
     timeoutMs,
@@ -109,6 +125,8 @@ async function runAndReport({ scenario, target, stages, timeoutMs, baseline, wat
       target: redactUrl(target.href.replace(/\/$/, '')),
       started_at: startedAt,
       timeout_ms: timeoutMs,
+      engine: engine.name,
+      ...(engineChoice.kind === 'locust' ? { workers: engineChoice.localWorkers + engineChoice.remoteWorkers } : {}),
       ...(watch ? { server_version: watch.serverVersion, database: watch.database } : {}),
     },
     warnings: [...(watch?.notes ?? []), ...outcome.warnings],

@@ -73,6 +73,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
   let interrupted = false;
   let stopped = false;
   engine.preflight();
+  await engine.prepare?.();
 
   if (options.warmupMs > 0 && stages.length) {
     emit({ type: 'phase', stage: 1, stages: stages.length, users: stages[0]!.users, phase: 'warmup', durationMs: options.warmupMs });
@@ -117,7 +118,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     const unreached = (total.errors.connection_refused ?? 0) + (total.errors.tls ?? 0) + (total.errors.connection_error ?? 0);
     const watched = await options.observer?.afterStage(number, total.requests - unreached + measurement.inFlightAtStop);
     const thresholds = [...evaluateThresholds(plan.thresholds, total), ...(watched?.thresholds ?? [])];
-    const passed = !measurement.interrupted && thresholds.every((t) => t.passed);
+    const passed = !measurement.interrupted && !measurement.workersLost && thresholds.every((t) => t.passed);
     const result: StageResult = {
       stage: number,
       users: plan.users,
@@ -134,10 +135,15 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     };
     if (measurement.interrupted) result.interrupted = true;
     if (measurement.endedEarly) result.ended_early = measurement.endedEarly;
+    if (measurement.workersLost) result.worker_lost = measurement.workersLost;
     if (watched) result.database = watched.database;
     if (measurement.generator.saturated) {
+      const busy =
+        engine.name === 'autocannon'
+          ? `event loop ${Math.round(measurement.generator.event_loop_utilization * 100)}% busy, timers late by up to ${measurement.generator.timers_late_p99_ms} ms at p99`
+          : `its busiest ${engine.name} worker used ${Math.round(measurement.generator.event_loop_utilization * 100)}% of a core`;
       warnings.push(
-        `stage ${number} (${plan.users} users): the load generator was busy (event loop ${Math.round(measurement.generator.event_loop_utilization * 100)}% busy, timers late by up to ${measurement.generator.timers_late_p99_ms} ms at p99, against a median latency of ${total.latency.p50} ms); its figures may describe dbtune's limit, or this machine's, rather than the target's`,
+        `stage ${number} (${plan.users} users): the load generator was busy (${busy}, against a median latency of ${total.latency.p50} ms); its figures may describe dbtune's limit, or this machine's, rather than the target's`,
       );
     }
     results.push(result);

@@ -16,7 +16,8 @@ import { round } from '../report/round.js';
  * latency and are only counted.
  */
 
-function newHistogram(significantDigits: 1 | 2 | 3): hdr.Histogram {
+/** An HDR histogram in microseconds, as every engine's figures use. */
+export function newHistogram(significantDigits: 1 | 2 | 3): hdr.Histogram {
   return hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 60_000_000,
@@ -175,7 +176,8 @@ export class StageRecorder implements StageRecording {
   }
 }
 
-function summarize(histogram: hdr.Histogram): LatencySummary {
+/** The latency summary of a histogram in microseconds, ms (the same for every engine). */
+export function summarize(histogram: hdr.Histogram): LatencySummary {
   if (histogram.totalCount === 0) return { min: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0, mean: 0 };
   // An HDR percentile is the top of its bucket: never report one above the true max.
   const ms = (micros: number) => round(Math.min(micros, histogram.maxValue) / 1000, 3);

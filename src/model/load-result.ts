@@ -100,6 +100,8 @@ export interface StageResult extends RequestStats {
   interrupted?: boolean;
   /** Why the stage ended early, when it did. */
   ended_early?: string;
+  /** Locust workers that stopped reporting during the stage, and the users they ran: the stage fails. */
+  worker_lost?: { workers: number; users: number };
   thresholds: ThresholdResult[];
   by_request: Array<{ name: string } & RequestStats>;
   /** The request mix the stage sent, per name (absent in results saved before it was recorded). */
@@ -117,6 +119,10 @@ export interface LoadContext extends RunContext {
   started_at: string;
   /** Per-request timeout, ms. */
   timeout_ms: number;
+  /** What sent the load: `autocannon` or `locust` (absent in results saved before there was a choice). */
+  engine?: string;
+  /** Locust workers the run waited for (local and remote). */
+  workers?: number;
 }
 
 export interface LoadResult {

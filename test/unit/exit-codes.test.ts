@@ -33,6 +33,7 @@ describe('exit codes', () => {
     ['CONNECTION_CONFIG', 2],
     ['CONNECTION_FAILED', 3],
     ['SERVER_UNSUPPORTED', 3],
+    ['LOAD_ENGINE_UNAVAILABLE', 3],
     ['LOCK_HELD', 1],
     ['QUERY_FAILED', 1],
     ['INTERNAL', 1],

@@ -23,6 +23,12 @@ export interface LoadEngine {
    */
   preflight(): void;
   /**
+   * Starts what the engine runs on (processes, connections) before the first
+   * period, so that a failure to start is an error before any stage begins.
+   * Optional: an in-process engine has nothing to start.
+   */
+  prepare?(): Promise<void>;
+  /**
    * Load that is not measured: the warm-up (`fromUsers` = `users`) or the
    * ramp from the previous stage's users to the next stage's over
    * `durationMs` (the engine steps or spawns users gradually).
@@ -82,6 +88,8 @@ export interface StageMeasurement extends LoadEnd {
   inFlightAtStop: number;
   /** Why the stage ended before its time, when it did. */
   endedEarly?: string;
+  /** Load workers (of an out-of-process engine) that stopped reporting during the stage: the stage fails. */
+  workersLost?: { workers: number; users: number };
   generator: GeneratorLoad;
 }
 
