@@ -151,10 +151,13 @@ async function compare(server, { rows, rounds, withJobs4, work, setFile, sqlFile
       { label: 'psql', run: () => runPsql(server.url, sqlFile) },
       { label: 'dbtune', run: () => runDbtune(server.url, setFile, work, []) },
       ...(withJobs4 ? [{ label: 'dbtune -j4', run: () => runDbtune(server.url, setFile, work, ['--jobs', '4']) }] : []),
-      // For tuning experiments: BENCH_DBTUNE_ARGS="--jobs 4 --max-parallel-maintenance-workers 0" adds an arm.
-      ...(process.env.BENCH_DBTUNE_ARGS
-        ? [{ label: `dbtune ${process.env.BENCH_DBTUNE_ARGS}`, run: () => runDbtune(server.url, setFile, work, process.env.BENCH_DBTUNE_ARGS.split(/\s+/)) }]
-        : []),
+      // For tuning experiments: BENCH_DBTUNE_ARGS="--jobs 4 --max-parallel-maintenance-workers 0" adds an arm;
+      // several arms are separated by `;` ("--jobs 2 --max-parallel-maintenance-workers 0; --jobs 4").
+      ...(process.env.BENCH_DBTUNE_ARGS ?? '')
+        .split(';')
+        .map((a) => a.trim())
+        .filter(Boolean)
+        .map((extra) => ({ label: `dbtune ${extra}`, run: () => runDbtune(server.url, setFile, work, extra.split(/\s+/)) })),
     ];
     const times = arms.map(() => []);
     let reference; // index definitions the psql arm produced: every arm must build exactly these
