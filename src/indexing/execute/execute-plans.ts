@@ -6,11 +6,12 @@ import { tableKey } from '../../model/declaration.js';
 import { analyzeSql } from '../index-sql.js';
 import type { IndexPlan, PlannedStatement } from '../plan.js';
 import { assertPlannedStatements } from '../statement-check.js';
+import { describeChoice } from './build-parallelism.js';
 import { failureReason } from './classify-failure.js';
 import { dropLeftover, settlePartialRebuild } from './cleanup.js';
-import type { AppliedAction, AppliedIndex, ApplyEvent, ExecutionResult, RunningBuild } from './results.js';
-import { groupByTable, openBuildSessions, startWorkers } from './scheduler.js';
-import { briefLockTimeoutMs, configureBuildSession, setLockTimeout, type BuildSettings } from './settings.js';
+import type { AppliedAction, AppliedIndex, ApplyEvent, BuildSchedule, ExecutionResult, RunningBuild } from './results.js';
+import { chooseSchedule, groupByTable, openBuildSessions, startWorkers } from './scheduler.js';
+import { briefLockTimeoutMs, configureBuildSession, setLockTimeout, setParallelWorkers, type BuildSettings, type RefusedSetting } from './settings.js';
 import { monitorWaits } from './wait-monitor.js';
 
 const SUCCESS_REASONS: Partial<Record<IndexPlan['action'], string>> = {
@@ -59,8 +60,18 @@ export async function executePlans(
   const running = new Map<number, RunningBuild>();
   // Our own sessions: the monitor's brief queries and parallel builds are waits we expect.
   const ownPids = new Set<number>([control.pid]);
+  const schedule = await chooseSchedule(control, groups, settings, hooks.tablePages);
+  if (schedule) onEvent({ type: 'notice', message: `schedule: ${describeChoice(schedule.choice, schedule.groups)}` });
+  const refusedSettings = new Map<string, RefusedSetting>();
+  const refuse = (refused: RefusedSetting) => {
+    if (refusedSettings.has(refused.name)) return;
+    refusedSettings.set(refused.name, refused);
+    onEvent({ type: 'notice', message: `the server refused ${refused.name} = ${refused.wanted} (${refused.error}): builds use its own value` });
+  };
+  // What each build session's max_parallel_maintenance_workers holds (read back after setting it).
+  const sessionWorkers = new Map<SqlSession, number | undefined>();
 
-  if (settings.jobs > 1 && groups.length > 1) {
+  if ((schedule?.choice.buildsAtOnce ?? settings.jobs ?? 1) > 1 && groups.length > 1) {
     const waitsForOthers = control.serverVersionNum < 140000 || groups.some((g) => g.some((p) => p.declaration.where !== undefined || p.declaration.keys.some((k) => k.kind === 'expression')));
     if (waitsForOthers) {
       onEvent({
@@ -89,6 +100,14 @@ export async function executePlans(
   const runPlan = async (session: SqlSession, plan: IndexPlan): Promise<AppliedIndex> => {
     const startedAt = Date.now();
     const executed: string[] = [];
+    const workers = schedule?.workersByTable.get(tableKey(plan.declaration.table));
+    if (workers !== undefined && !sessionWorkers.has(session)) sessionWorkers.set(session, undefined);
+    if (workers !== undefined && sessionWorkers.get(session) !== workers) {
+      const set = await setParallelWorkers(session, workers);
+      if (set.refused) refuse(set.refused);
+      sessionWorkers.set(session, set.value);
+    }
+    const parallel = workers !== undefined && sessionWorkers.get(session) !== undefined ? { parallelWorkers: sessionWorkers.get(session)! } : {};
     for (const statement of plan.statements) {
       if (signal.aborted) {
         const result: AppliedIndex = {
@@ -112,7 +131,7 @@ export async function executePlans(
       } catch (error) {
         if (statement.briefLock) await setLockTimeout(session, settings.lockTimeoutMs).catch(() => undefined);
         running.delete(session.pid);
-        return failed(session, plan, statement, build, error, executed, startedAt);
+        return { ...(await failed(session, plan, statement, build, error, executed, startedAt)), ...parallel };
       } finally {
         running.delete(session.pid);
         waitedByPlan.set(plan, build.waitedMs);
@@ -120,7 +139,7 @@ export async function executePlans(
     }
     const action: AppliedAction = plan.action === 'create' ? 'created' : plan.action === 'drop' ? 'dropped' : 'repaired';
     const reason = plan.note ?? SUCCESS_REASONS[plan.action] ?? 'done';
-    return { plan, action, reason, executed, durationMs: Date.now() - startedAt };
+    return { plan, action, reason, executed, durationMs: Date.now() - startedAt, ...parallel };
   };
 
   const failed = async (session: SqlSession, plan: IndexPlan, statement: PlannedStatement, build: RunningBuild, error: unknown, executed: string[], startedAt: number): Promise<AppliedIndex> => {
@@ -145,11 +164,11 @@ export async function executePlans(
     return result;
   };
 
-  const wanted = groups.length ? Math.min(Math.max(1, settings.jobs), groups.length) : 0;
+  const wanted = groups.length ? Math.min(Math.max(1, schedule?.choice.buildsAtOnce ?? settings.jobs ?? 1), groups.length) : 0;
   const openConfigured = async () => {
     const session = await openBuildSession();
     try {
-      await configureBuildSession(session, settings);
+      for (const refused of await configureBuildSession(session, settings)) refuse(refused);
     } catch (error) {
       await session.close();
       throw error;
@@ -195,7 +214,13 @@ export async function executePlans(
   }
 
   const { analyzed, analyzeFailures } = settings.analyze && !signal.aborted ? await analyzeTouched(control, results.values(), onEvent, signal) : { analyzed: [], analyzeFailures: [] };
-  return { indexes: plans.map((p) => results.get(p)!), analyzed, analyzeFailures, interrupted: signal.aborted };
+  return {
+    indexes: plans.map((p) => results.get(p)!),
+    analyzed,
+    analyzeFailures,
+    interrupted: signal.aborted,
+    ...(schedule ? { schedule: { ...schedule, refused: [...refusedSettings.values()] } } : {}),
+  };
 }
 
 /** ANALYZE each table that got a new index, so the planner knows it at once. */
