@@ -164,6 +164,7 @@ export async function executePlans(
     return result;
   };
 
+  const analysis: Pick<ExecutionResult, 'analyzed' | 'analyzeFailures'> = { analyzed: [], analyzeFailures: [] };
   const wanted = groups.length ? Math.min(Math.max(1, schedule?.choice.buildsAtOnce ?? settings.jobs ?? 1), groups.length) : 0;
   const openConfigured = async () => {
     const session = await openBuildSession();
@@ -192,6 +193,8 @@ export async function executePlans(
     onSessionOpened: (session) => ownPids.add(session.pid),
     runPlan,
     finish,
+    // A table's ANALYZE runs as soon as its last build ends, beside the builds still running, instead of all at the end.
+    afterGroup: settings.analyze ? (session, group) => analyzeTouched(session, group.flatMap((p) => results.get(p) ?? []), analysis, onEvent, signal) : undefined,
   });
 
   // Wakes the monitor the moment the last build ends, instead of after a full poll interval.
@@ -213,7 +216,9 @@ export async function executePlans(
     }
   }
 
-  const { analyzed, analyzeFailures } = settings.analyze && !signal.aborted ? await analyzeTouched(control, results.values(), onEvent, signal) : { analyzed: [], analyzeFailures: [] };
+  // Tables whose group did not finish on its session (a lost connection) are analyzed here.
+  if (settings.analyze && !signal.aborted) await analyzeTouched(control, results.values(), analysis, onEvent, signal);
+  const { analyzed, analyzeFailures } = analysis;
   return {
     indexes: plans.map((p) => results.get(p)!),
     analyzed,
@@ -223,29 +228,31 @@ export async function executePlans(
   };
 }
 
-/** ANALYZE each table that got a new index, so the planner knows it at once. */
+/** ANALYZE each table that got a new index and is not analyzed yet, so the planner knows it at once. */
 async function analyzeTouched(
-  control: SqlSession,
+  session: SqlSession,
   results: Iterable<AppliedIndex>,
+  analysis: Pick<ExecutionResult, 'analyzed' | 'analyzeFailures'>,
   onEvent: (event: ApplyEvent) => void,
   signal: AbortSignal,
-): Promise<Pick<ExecutionResult, 'analyzed' | 'analyzeFailures'>> {
-  const analyzed: QualifiedName[] = [];
-  const analyzeFailures: Array<{ table: QualifiedName; error: PgErrorFields }> = [];
+): Promise<void> {
+  const done = new Set([...analysis.analyzed, ...analysis.analyzeFailures.map((f) => f.table)].map(tableKey));
   const touched = new Map<string, QualifiedName>();
   for (const r of results) {
-    if (r.action === 'created' || r.action === 'repaired') touched.set(tableKey(r.plan.declaration.table), r.plan.declaration.table);
+    const key = tableKey(r.plan.declaration.table);
+    if ((r.action === 'created' || r.action === 'repaired') && !done.has(key)) touched.set(key, r.plan.declaration.table);
   }
   for (const table of touched.values()) {
     if (signal.aborted) break;
     onEvent({ type: 'analyze', table });
     try {
-      await control.query(analyzeSql(table));
-      analyzed.push(table);
+      await session.query(analyzeSql(table));
+      analysis.analyzed.push(table);
     } catch (error) {
+      // A lost build session leaves the table to the control session's pass at the end.
+      if (session.broken) break;
       // The indexes are built; stale statistics are worth a warning, not a failed run.
-      analyzeFailures.push({ table, error: pgErrorFields(error) });
+      analysis.analyzeFailures.push({ table, error: pgErrorFields(error) });
     }
   }
-  return { analyzed, analyzeFailures };
 }

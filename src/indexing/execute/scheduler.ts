@@ -82,6 +82,8 @@ export interface WorkerPool {
   onSessionOpened: (session: SqlSession) => void;
   runPlan: (session: SqlSession, plan: IndexPlan) => Promise<AppliedIndex>;
   finish: (result: AppliedIndex) => void;
+  /** After the last index of a group, on the same session (ANALYZE, overlapping the builds still running). */
+  afterGroup?: (session: SqlSession, group: readonly IndexPlan[]) => Promise<void>;
 }
 
 /** One worker per session: each takes the next group until none is left, and closes its session. */
@@ -113,6 +115,7 @@ export function startWorkers(sessions: readonly SqlSession[], pool: WorkerPool):
           }
           pool.finish(await pool.runPlan(session, plan));
         }
+        if (!signal.aborted && !session.broken) await pool.afterGroup?.(session, group);
       }
     } finally {
       await session?.close();
