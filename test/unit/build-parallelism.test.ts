@@ -62,10 +62,11 @@ describe('chooseBuildParallelism', () => {
     expect(chooseBuildParallelism(tables(100 * MB100), server(16, { maxParallelWorkers: 0 })).workers).toEqual([0]);
   });
 
-  it('with no core count assumes 1 + the server max_parallel_maintenance_workers, and says so', () => {
+  it('with no core count assumes 1 + the server max_parallel_maintenance_workers, builds one per core, and says so', () => {
     expect(assumedCores(server(undefined))).toBe(3);
     const choice = chooseBuildParallelism(tables(MB100, MB100, MB100, MB100), server(undefined));
-    expect(choice).toMatchObject({ cores: 3, coresSource: 'assumed', buildsAtOnce: 4, workers: [0, 0, 0, 0] });
+    // One build per assumed core, not two: each session may use maintenance_work_mem on a server of unknown size.
+    expect(choice).toMatchObject({ cores: 3, coresSource: 'assumed', buildsAtOnce: 3, workers: [0, 0, 0, 0] });
     expect(choice.reason).toContain('assumed');
     expect(chooseBuildParallelism(tables(MB100), server(undefined, { maxParallelMaintenanceWorkers: 0 }))).toMatchObject({ cores: 1, workers: [0] });
   });

@@ -69,7 +69,8 @@ export interface ParallelismChoice {
  * Builds at once, when not given: one per table up to twice the cores. Two
  * per core because a concurrent build spends part of its time off the CPU
  * (waiting for older transactions, writing the index): measured on 2 cores,
- * 4 builds beat 2. Capped, because each build session may take up to
+ * 4 builds beat 2. Only one per core when the cores are assumed, and never
+ * more than this, because each build session may take up to
  * maintenance_work_mem.
  */
 export const MAX_AUTO_BUILDS = 8;
@@ -115,7 +116,7 @@ export function chooseBuildParallelism(groups: readonly BuildGroup[], capacity: 
   const cores = known ? Math.floor(capacity.cores!) : assumedCores(capacity);
   const coresSource = known ? (capacity.coresSource as 'server' | 'option') : 'assumed';
   const given = { jobs: request.jobs !== undefined, workers: request.workers !== undefined };
-  const buildsAtOnce = groups.length ? Math.min(groups.length, request.jobs ?? Math.min(2 * cores, MAX_AUTO_BUILDS)) : 0;
+  const buildsAtOnce = groups.length ? Math.min(groups.length, request.jobs ?? Math.min(known ? 2 * cores : cores, MAX_AUTO_BUILDS)) : 0;
 
   // Unknown sizes count as the average known size (or all alike when none is known).
   const knownPages = groups.filter((g) => g.pages > 0).map((g) => g.pages);
