@@ -1,7 +1,6 @@
 import type { SqlSession } from '../../db/client.js';
 import type { QualifiedName } from '../../sql/identifiers.js';
 import { pgErrorFields } from '../../errors.js';
-import type { PgErrorFields } from '../../text/safe-error.js';
 import { tableKey } from '../../model/declaration.js';
 import { analyzeSql } from '../index-sql.js';
 import type { IndexPlan, PlannedStatement } from '../plan.js';
@@ -101,7 +100,6 @@ export async function executePlans(
     const startedAt = Date.now();
     const executed: string[] = [];
     const workers = schedule?.workersByTable.get(tableKey(plan.declaration.table));
-    if (workers !== undefined && !sessionWorkers.has(session)) sessionWorkers.set(session, undefined);
     if (workers !== undefined && sessionWorkers.get(session) !== workers) {
       const set = await setParallelWorkers(session, workers);
       if (set.refused) refuse(set.refused);

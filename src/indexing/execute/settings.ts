@@ -64,10 +64,11 @@ export async function configureBuildSession(session: SqlSession, settings: Build
 /**
  * Sets `max_parallel_maintenance_workers` for the session's next builds and
  * returns the value the session then holds (read back: that is what the
- * builds use), with the refusal if the server would not set it.
+ * builds use), with the refusal if the server would not set it. Never
+ * throws: a session lost meanwhile fails its next build, which reports it.
  */
 export async function setParallelWorkers(session: SqlSession, workers: number): Promise<{ value?: number; refused?: RefusedSetting }> {
-  const refused = await trySetting(session, 'max_parallel_maintenance_workers', String(workers));
+  const refused = await trySetting(session, 'max_parallel_maintenance_workers', String(workers)).catch(() => undefined);
   const [row] = await session
     .query<{ value: string }>("SELECT current_setting('max_parallel_maintenance_workers') AS value")
     .catch(() => [] as Array<{ value: string }>);
