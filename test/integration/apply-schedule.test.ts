@@ -61,7 +61,7 @@ async function workersByIndex(): Promise<Record<string, number>> {
 }
 
 describe("apply's schedule: builds in parallel or parallel workers per build", () => {
-  it('sets each build session to the workers it chose (seen as the builds running), and says so in every format', async () => {
+  it('sets each build session to the workers it chose (seen as the builds running), and says so in JSON and the table', async () => {
     const file = await gatedTables();
     const gate: SqlSession = await db.session();
     await gate.query('BEGIN');
