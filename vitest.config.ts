@@ -25,12 +25,12 @@ const majors = externalUrl ? ['external'] : (process.env.DBTUNE_TEST_PG_VERSIONS
  *   security or data problem (quoting, secrets, TLS, failed and interrupted builds, writes during a
  *   build): the oldest and newest majors;
  * - NEWEST_ONLY: the subject does not depend on the server's major at all (text redaction, the
- *   embedded server's environment, reading leftovers, import's round trip): the newest major;
+ *   embedded server's environment, reading leftovers, import's round trip, apply's schedule): the newest major;
  * - ONLY_ON_MAJORS: what the file reads changes at given majors: those (or, when a run picks none
  *   of them with DBTUNE_TEST_PG_VERSIONS, the newest it picks).
  */
 const EDGE_MAJORS_ONLY = ['advise-build', 'apply-failures', 'check-role', 'connection-secrets', 'fragment-injection', 'loadtest-database-edges', 'safety', 'tls'];
-const NEWEST_ONLY = ['embedded-server-env', 'hidden-builds', 'import', 'loadtest-locust-database', 'rebuild-leftover', 'report-text', 'verify-unverified', 'watch-wrong-database'];
+const NEWEST_ONLY = ['apply-schedule', 'embedded-server-env', 'hidden-builds', 'import', 'loadtest-locust-database', 'rebuild-leftover', 'report-text', 'verify-unverified', 'watch-wrong-database'];
 const ONLY_ON_MAJORS: Record<string, string[]> = {
   // pg_stat_statements_info and toplevel from 14, the statistics flush of 15, renamed columns and
   // stats_since from 17; nothing it reads changes at 16.

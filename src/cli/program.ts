@@ -85,9 +85,10 @@ Examples:
           .command('apply')
           .description('Build missing indexes with CREATE INDEX CONCURRENTLY (never blocking writes), repair invalid leftovers, then ANALYZE. Idempotent.')
           .argument('<files...>', 'index-set YAML files')
-          .option('-j, --jobs <n>', 'indexes built at once, on different tables; never two on one table (default 2)')
+          .option('-j, --jobs <n>', "indexes built at once, on different tables; never two on one table (default: from the server's cores and the table sizes)")
           .option('--maintenance-work-mem <size>', 'session maintenance_work_mem for builds (default 512MB)')
-          .option('--max-parallel-maintenance-workers <n>', 'session max_parallel_maintenance_workers (default 2)')
+          .option('--max-parallel-maintenance-workers <n>', 'session max_parallel_maintenance_workers of every build (default: chosen per table with --jobs)')
+          .option('--server-cores <n>', "the database server's CPU count, when dbtune cannot read it from the server (managed services)")
           .option('--rebuild-drift', 'rebuild indexes whose live definition differs (new index built first, then swapped in)')
           .option('--no-analyze', 'skip ANALYZE of the tables that got new indexes'),
       ),
@@ -98,6 +99,10 @@ Examples:
 Every statement runs alone, outside any transaction. A failed build (say, a unique index over duplicates)
 is reported with PostgreSQL's error, its invalid leftover is dropped, and the other indexes still get built.
 Sessions that block a build are named on stderr; --lock-timeout and --max-wait bound the waiting.
+Unless --jobs and --max-parallel-maintenance-workers say otherwise, apply chooses between builds in
+parallel (one per table) and parallel workers per build from the server's cores (read by the server
+where the role may, else --server-cores, else assumed), the table sizes and max_worker_processes, and
+reports the choice.
 
 Examples:
   $ dbtune apply indexes/week3.yaml

@@ -22,6 +22,7 @@ export interface ApplyOptions extends CommonOptions {
   jobs?: string;
   maintenanceWorkMem?: string;
   maxParallelMaintenanceWorkers?: string;
+  serverCores?: string;
   lockTimeout?: string;
   maxWait?: string;
   lockWait?: string;
@@ -54,9 +55,11 @@ export const run: CommandHandler<ApplyOptions> = async (files, options, context)
           notices: inspection.notes.map((note) => note.replace(/^note: /, '')),
           tablePages: new Map([...inspection.catalog.tables].map(([key, table]) => [key, table.pages])),
           settingsDocument: {
-            jobs: settings.jobs,
+            // 'auto': chosen by the scheduler; the run's `schedule` has what it chose.
+            jobs: settings.jobs ?? 'auto',
             maintenance_work_mem: settings.maintenanceWorkMem,
-            max_parallel_maintenance_workers: settings.maxParallelMaintenanceWorkers,
+            max_parallel_maintenance_workers: settings.maxParallelMaintenanceWorkers ?? 'auto',
+            ...(settings.serverCores !== undefined ? { server_cores: settings.serverCores } : {}),
             lock_timeout_ms: settings.lockTimeoutMs,
             max_wait_ms: settings.maxWaitMs,
             analyze: settings.analyze,
@@ -77,13 +80,15 @@ export function buildSettings(options: ApplyOptions, config: ProjectConfig): Bui
   if (!/^\d+\s*(kB|MB|GB|TB)$/.test(memory)) {
     throw new DbtuneError('USAGE', `--maintenance-work-mem must be a size like 512MB or 2GB, got ${JSON.stringify(memory)}`);
   }
+  const jobs = parseIntOption('--jobs', options.jobs ?? fromConfig.jobs, 1, 64);
+  const workers = parseIntOption('--max-parallel-maintenance-workers', options.maxParallelMaintenanceWorkers ?? fromConfig.max_parallel_maintenance_workers, 0, 64);
+  const serverCores = parseIntOption('--server-cores', options.serverCores ?? fromConfig.server_cores, 1, 1024);
   return {
     ...DEFAULT_BUILD_SETTINGS,
-    jobs: parseIntOption('--jobs', options.jobs ?? fromConfig.jobs, 1, 64) ?? DEFAULT_BUILD_SETTINGS.jobs,
+    ...(jobs !== undefined ? { jobs } : {}),
     maintenanceWorkMem: memory.replace(/\s+/g, ''),
-    maxParallelMaintenanceWorkers:
-      parseIntOption('--max-parallel-maintenance-workers', options.maxParallelMaintenanceWorkers ?? fromConfig.max_parallel_maintenance_workers, 0, 64) ??
-      DEFAULT_BUILD_SETTINGS.maxParallelMaintenanceWorkers,
+    ...(workers !== undefined ? { maxParallelMaintenanceWorkers: workers } : {}),
+    ...(serverCores !== undefined ? { serverCores } : {}),
     lockTimeoutMs: durationOption('--lock-timeout', options.lockTimeout ?? fromConfig.lock_timeout, DEFAULT_BUILD_SETTINGS.lockTimeoutMs),
     maxWaitMs: durationOption('--max-wait', options.maxWait ?? fromConfig.max_wait, DEFAULT_BUILD_SETTINGS.maxWaitMs),
     analyze: options.analyze ?? fromConfig.analyze ?? DEFAULT_BUILD_SETTINGS.analyze,

@@ -68,7 +68,8 @@ const CONFIG = `# dbtune project settings; every command reads this file from th
 # database_url_env: DATABASE_URL        # which environment variable holds the connection URL
 # format: table                         # default output: table, json, junit, markdown
 apply:
-  jobs: 2                               # indexes built at once (never two on one table)
+  # jobs: 4                             # indexes built at once (never two on one table); default: chosen from the server's cores and table sizes
+  # server_cores: 8                     # the server's CPUs, where dbtune cannot read them (managed services)
   maintenance_work_mem: 512MB
   lock_timeout: 0                       # 0: wait for locks; e.g. 5s to give up
   max_wait: 15m                         # cancel a build that waited this long on other sessions

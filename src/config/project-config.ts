@@ -14,9 +14,10 @@ export const projectConfigSchema = z
     format: z.enum(['table', 'json', 'junit', 'markdown']).meta({ description: 'Default output format.' }).optional(),
     apply: z
       .strictObject({
-        jobs: z.number().int().min(1).max(64).meta({ description: 'Indexes built at once, on different tables. Default 2.' }).optional(),
+        jobs: z.number().int().min(1).max(64).meta({ description: "Indexes built at once, on different tables. Default: chosen from the server's cores and the table sizes." }).optional(),
         maintenance_work_mem: z.string().regex(/^\d+\s*(kB|MB|GB|TB)$/, 'a size like 512MB or 2GB').meta({ description: 'Session maintenance_work_mem for builds. Default 512MB.' }).optional(),
-        max_parallel_maintenance_workers: z.number().int().min(0).max(64).meta({ description: 'Session max_parallel_maintenance_workers. Default 2.' }).optional(),
+        max_parallel_maintenance_workers: z.number().int().min(0).max(64).meta({ description: "Session max_parallel_maintenance_workers of every build. Default: chosen per table with jobs, from the server's cores and the table sizes." }).optional(),
+        server_cores: z.number().int().min(1).max(1024).meta({ description: "The database server's CPU count, for servers that do not let dbtune read it (managed services). Default: read from the server, else assumed." }).optional(),
         lock_timeout: duration.meta({ description: 'lock_timeout of build sessions; 0 = wait. Default 0.' }).optional(),
         max_wait: duration.meta({ description: 'Cancel a build that waited this long on other sessions; 0 = no limit. Default 15m.' }).optional(),
         lock_wait: duration.meta({ description: 'How long to wait for another dbtune run to finish. Default 0.' }).optional(),

@@ -8,6 +8,7 @@ import type { IndexPlan } from './plan.js';
 import type { IndexDeclaration } from '../model/declaration.js';
 import { analyzeSql } from './index-sql.js';
 import type { RedundancyFinding, VerifiedIndex, VerifyStatus } from './verify.js';
+import { scheduleDocument, scheduleNotes, scheduleProperties } from './schedule-report.js';
 
 /** Server facts every index report carries. */
 export interface ServerInfo {
@@ -111,7 +112,7 @@ export function executionReport(command: 'apply' | 'drop', run: ExecutionResult,
     return row;
   });
   const passed = !run.interrupted && rows.every((r) => r.status === 'pass');
-  const notes: string[] = [];
+  const notes: string[] = scheduleNotes(run.schedule);
   if (run.analyzed.length) notes.push(`analyzed: ${run.analyzed.map(displayQualified).join(', ')}`);
   for (const f of run.analyzeFailures) notes.push(`warning: ANALYZE ${displayQualified(f.table)} failed (${f.error.message}); run it later so the planner sees the new index's statistics`);
   if (run.interrupted) {
@@ -126,7 +127,7 @@ export function executionReport(command: 'apply' | 'drop', run: ExecutionResult,
     command,
     title: `dbtune ${command}`,
     passed,
-    sections: [{ title: 'indexes', columns: indexColumns('state', 'action', true), rows }],
+    sections: [{ title: 'indexes', columns: indexColumns('state', 'action', true), rows, properties: scheduleProperties(run.schedule) }],
     summary: `${run.indexes.length} ${run.indexes.length === 1 ? 'index' : 'indexes'}: ${countLabels(run.indexes.map((r) => r.action))}`,
     notes,
     document: {
@@ -135,12 +136,15 @@ export function executionReport(command: 'apply' | 'drop', run: ExecutionResult,
       interrupted: run.interrupted,
       server: { version: server.version },
       settings,
+      ...(run.schedule ? { schedule: scheduleDocument(run.schedule) } : {}),
       indexes: run.indexes.map((result) => ({
         ...indexIdentity(result.plan.declaration),
         action: result.action,
         state_before: result.plan.state.status,
         reason: result.reason,
         duration_ms: Math.round(result.durationMs),
+        // The build session's own value, read back: what the build could use.
+        ...(result.parallelWorkers !== undefined ? { max_parallel_maintenance_workers: result.parallelWorkers } : {}),
         statements: result.executed,
         ...(result.plan.state.differences ? { differences: result.plan.state.differences } : {}),
         ...(result.error ? { error: result.error } : {}),

@@ -1,16 +1,16 @@
 import type { SqlSession } from '../../db/client.js';
 import type { QualifiedName } from '../../sql/identifiers.js';
 import { pgErrorFields } from '../../errors.js';
-import type { PgErrorFields } from '../../text/safe-error.js';
 import { tableKey } from '../../model/declaration.js';
 import { analyzeSql } from '../index-sql.js';
 import type { IndexPlan, PlannedStatement } from '../plan.js';
 import { assertPlannedStatements } from '../statement-check.js';
+import { describeChoice } from './build-parallelism.js';
 import { failureReason } from './classify-failure.js';
 import { dropLeftover, settlePartialRebuild } from './cleanup.js';
-import type { AppliedAction, AppliedIndex, ApplyEvent, ExecutionResult, RunningBuild } from './results.js';
-import { groupByTable, openBuildSessions, startWorkers } from './scheduler.js';
-import { briefLockTimeoutMs, configureBuildSession, setLockTimeout, type BuildSettings } from './settings.js';
+import type { AppliedAction, AppliedIndex, ApplyEvent, BuildSchedule, ExecutionResult, RunningBuild } from './results.js';
+import { chooseSchedule, groupByTable, openBuildSessions, startWorkers } from './scheduler.js';
+import { briefLockTimeoutMs, configureBuildSession, setLockTimeout, setParallelWorkers, type BuildSettings, type RefusedSetting } from './settings.js';
 import { monitorWaits } from './wait-monitor.js';
 
 const SUCCESS_REASONS: Partial<Record<IndexPlan['action'], string>> = {
@@ -59,8 +59,18 @@ export async function executePlans(
   const running = new Map<number, RunningBuild>();
   // Our own sessions: the monitor's brief queries and parallel builds are waits we expect.
   const ownPids = new Set<number>([control.pid]);
+  const schedule = await chooseSchedule(control, groups, settings, hooks.tablePages);
+  if (schedule) onEvent({ type: 'notice', message: `schedule: ${describeChoice(schedule.choice, schedule.groups)}` });
+  const refusedSettings = new Map<string, RefusedSetting>();
+  const refuse = (refused: RefusedSetting) => {
+    if (refusedSettings.has(refused.name)) return;
+    refusedSettings.set(refused.name, refused);
+    onEvent({ type: 'notice', message: `the server refused ${refused.name} = ${refused.wanted} (${refused.error}): builds use its own value` });
+  };
+  // What each build session's max_parallel_maintenance_workers holds (read back after setting it).
+  const sessionWorkers = new Map<SqlSession, number | undefined>();
 
-  if (settings.jobs > 1 && groups.length > 1) {
+  if ((schedule?.choice.buildsAtOnce ?? settings.jobs ?? 1) > 1 && groups.length > 1) {
     const waitsForOthers = control.serverVersionNum < 140000 || groups.some((g) => g.some((p) => p.declaration.where !== undefined || p.declaration.keys.some((k) => k.kind === 'expression')));
     if (waitsForOthers) {
       onEvent({
@@ -89,6 +99,13 @@ export async function executePlans(
   const runPlan = async (session: SqlSession, plan: IndexPlan): Promise<AppliedIndex> => {
     const startedAt = Date.now();
     const executed: string[] = [];
+    const workers = schedule?.workersByTable.get(tableKey(plan.declaration.table));
+    if (workers !== undefined && sessionWorkers.get(session) !== workers) {
+      const set = await setParallelWorkers(session, workers);
+      if (set.refused) refuse(set.refused);
+      sessionWorkers.set(session, set.value);
+    }
+    const parallel = workers !== undefined && sessionWorkers.get(session) !== undefined ? { parallelWorkers: sessionWorkers.get(session)! } : {};
     for (const statement of plan.statements) {
       if (signal.aborted) {
         const result: AppliedIndex = {
@@ -112,7 +129,7 @@ export async function executePlans(
       } catch (error) {
         if (statement.briefLock) await setLockTimeout(session, settings.lockTimeoutMs).catch(() => undefined);
         running.delete(session.pid);
-        return failed(session, plan, statement, build, error, executed, startedAt);
+        return { ...(await failed(session, plan, statement, build, error, executed, startedAt)), ...parallel };
       } finally {
         running.delete(session.pid);
         waitedByPlan.set(plan, build.waitedMs);
@@ -120,7 +137,7 @@ export async function executePlans(
     }
     const action: AppliedAction = plan.action === 'create' ? 'created' : plan.action === 'drop' ? 'dropped' : 'repaired';
     const reason = plan.note ?? SUCCESS_REASONS[plan.action] ?? 'done';
-    return { plan, action, reason, executed, durationMs: Date.now() - startedAt };
+    return { plan, action, reason, executed, durationMs: Date.now() - startedAt, ...parallel };
   };
 
   const failed = async (session: SqlSession, plan: IndexPlan, statement: PlannedStatement, build: RunningBuild, error: unknown, executed: string[], startedAt: number): Promise<AppliedIndex> => {
@@ -145,11 +162,12 @@ export async function executePlans(
     return result;
   };
 
-  const wanted = groups.length ? Math.min(Math.max(1, settings.jobs), groups.length) : 0;
+  const analysis: Pick<ExecutionResult, 'analyzed' | 'analyzeFailures'> = { analyzed: [], analyzeFailures: [] };
+  const wanted = groups.length ? Math.min(Math.max(1, schedule?.choice.buildsAtOnce ?? settings.jobs ?? 1), groups.length) : 0;
   const openConfigured = async () => {
     const session = await openBuildSession();
     try {
-      await configureBuildSession(session, settings);
+      for (const refused of await configureBuildSession(session, settings)) refuse(refused);
     } catch (error) {
       await session.close();
       throw error;
@@ -173,6 +191,8 @@ export async function executePlans(
     onSessionOpened: (session) => ownPids.add(session.pid),
     runPlan,
     finish,
+    // A table's ANALYZE runs as soon as its last build ends, beside the builds still running, instead of all at the end.
+    afterGroup: settings.analyze ? (session, group) => analyzeTouched(session, group.flatMap((p) => results.get(p) ?? []), analysis, onEvent, signal) : undefined,
   });
 
   // Wakes the monitor the moment the last build ends, instead of after a full poll interval.
@@ -194,33 +214,43 @@ export async function executePlans(
     }
   }
 
-  const { analyzed, analyzeFailures } = settings.analyze && !signal.aborted ? await analyzeTouched(control, results.values(), onEvent, signal) : { analyzed: [], analyzeFailures: [] };
-  return { indexes: plans.map((p) => results.get(p)!), analyzed, analyzeFailures, interrupted: signal.aborted };
+  // Tables whose group did not finish on its session (a lost connection) are analyzed here.
+  if (settings.analyze && !signal.aborted) await analyzeTouched(control, results.values(), analysis, onEvent, signal);
+  const { analyzed, analyzeFailures } = analysis;
+  return {
+    indexes: plans.map((p) => results.get(p)!),
+    analyzed,
+    analyzeFailures,
+    interrupted: signal.aborted,
+    ...(schedule ? { schedule: { ...schedule, refused: [...refusedSettings.values()] } } : {}),
+  };
 }
 
-/** ANALYZE each table that got a new index, so the planner knows it at once. */
+/** ANALYZE each table that got a new index and is not analyzed yet, so the planner knows it at once. */
 async function analyzeTouched(
-  control: SqlSession,
+  session: SqlSession,
   results: Iterable<AppliedIndex>,
+  analysis: Pick<ExecutionResult, 'analyzed' | 'analyzeFailures'>,
   onEvent: (event: ApplyEvent) => void,
   signal: AbortSignal,
-): Promise<Pick<ExecutionResult, 'analyzed' | 'analyzeFailures'>> {
-  const analyzed: QualifiedName[] = [];
-  const analyzeFailures: Array<{ table: QualifiedName; error: PgErrorFields }> = [];
+): Promise<void> {
+  const done = new Set([...analysis.analyzed, ...analysis.analyzeFailures.map((f) => f.table)].map(tableKey));
   const touched = new Map<string, QualifiedName>();
   for (const r of results) {
-    if (r.action === 'created' || r.action === 'repaired') touched.set(tableKey(r.plan.declaration.table), r.plan.declaration.table);
+    const key = tableKey(r.plan.declaration.table);
+    if ((r.action === 'created' || r.action === 'repaired') && !done.has(key)) touched.set(key, r.plan.declaration.table);
   }
   for (const table of touched.values()) {
     if (signal.aborted) break;
     onEvent({ type: 'analyze', table });
     try {
-      await control.query(analyzeSql(table));
-      analyzed.push(table);
+      await session.query(analyzeSql(table));
+      analysis.analyzed.push(table);
     } catch (error) {
+      // A lost build session leaves the table to the control session's pass at the end.
+      if (session.broken) break;
       // The indexes are built; stale statistics are worth a warning, not a failed run.
-      analyzeFailures.push({ table, error: pgErrorFields(error) });
+      analysis.analyzeFailures.push({ table, error: pgErrorFields(error) });
     }
   }
-  return { analyzed, analyzeFailures };
 }

@@ -2,6 +2,8 @@ import type { QualifiedName } from '../../sql/identifiers.js';
 import type { PgErrorFields } from '../../text/safe-error.js';
 import type { BlockingSession, BuildSnapshot } from '../build-monitor.js';
 import type { IndexPlan, PlannedStatement } from '../plan.js';
+import type { BuildGroup, ParallelismChoice, ServerCapacity } from './build-parallelism.js';
+import type { RefusedSetting } from './settings.js';
 
 /** What happened to one index (the `action` of apply's JSON output). */
 export type AppliedAction = 'created' | 'exists' | 'repaired' | 'failed' | 'drift' | 'skipped' | 'dropped' | 'absent';
@@ -20,6 +22,20 @@ export interface AppliedIndex {
   leftover?: 'dropped' | 'remains';
   /** Name of that unfinished index (a partition's index may be named differently from the plan's). */
   leftoverIndex?: string;
+  /** The build session's `max_parallel_maintenance_workers` when this index was built, read back from the session. */
+  parallelWorkers?: number;
+}
+
+/** How apply spread its builds over the server, and why (see build-parallelism.ts). */
+export interface BuildSchedule {
+  choice: ParallelismChoice;
+  capacity: ServerCapacity;
+  /** The tables with builds, in the order the choice's `workers` follow. */
+  groups: BuildGroup[];
+  /** The chosen `max_parallel_maintenance_workers` by `tableKey`. */
+  workersByTable: ReadonlyMap<string, number>;
+  /** Settings the server would not set for the build sessions. */
+  refused: RefusedSetting[];
 }
 
 export type ApplyEvent =
@@ -37,6 +53,8 @@ export interface ExecutionResult {
   /** Tables whose ANALYZE failed (a warning: the indexes themselves are fine). */
   analyzeFailures: Array<{ table: QualifiedName; error: PgErrorFields }>;
   interrupted: boolean;
+  /** Absent when nothing was built (a drop, or every index in place). */
+  schedule?: BuildSchedule;
 }
 
 /** A statement on its way: what the wait monitor reads and the failure classification uses. */

@@ -1,7 +1,11 @@
 import type { SqlSession } from '../../db/client.js';
 import { tableKey } from '../../model/declaration.js';
+import { displayQualified } from '../../sql/identifiers.js';
 import type { IndexPlan } from '../plan.js';
-import type { AppliedIndex } from './results.js';
+import { chooseBuildParallelism, type BuildGroup } from './build-parallelism.js';
+import type { AppliedIndex, BuildSchedule } from './results.js';
+import { readServerCapacity, unknownCapacity } from './server-capacity.js';
+import type { BuildSettings } from './settings.js';
 
 /**
  * Indexes on one table build one after another (a group); groups build in
@@ -18,6 +22,34 @@ export function groupByTable(plans: readonly IndexPlan[], tablePages: ReadonlyMa
   }
   const work = (group: IndexPlan[]) => (tablePages.get(tableKey(group[0]!.declaration.table)) ?? 0) * group.length + group.length;
   return [...groups.values()].sort((a, b) => work(b) - work(a));
+}
+
+/**
+ * How many builds at once and how many parallel workers each, for groups that
+ * build an index (a drop needs neither: undefined). What the server tells
+ * (cores, worker limits) is read on the control session; a server that will
+ * not answer gets the rule for an unknown core count, not a failed run.
+ */
+export async function chooseSchedule(
+  control: SqlSession,
+  groups: readonly IndexPlan[][],
+  settings: Pick<BuildSettings, 'jobs' | 'maxParallelMaintenanceWorkers' | 'serverCores'>,
+  tablePages: ReadonlyMap<string, number> = new Map(),
+): Promise<BuildSchedule | undefined> {
+  const builds = (plan: IndexPlan) => plan.statements.some((s) => s.purpose === 'create');
+  if (!groups.some((g) => g.some(builds))) return undefined;
+  const capacity = await readServerCapacity(control, settings.serverCores).catch(() => unknownCapacity(settings.serverCores));
+  const buildGroups: BuildGroup[] = groups.map((group) => ({
+    table: displayQualified(group[0]!.declaration.table),
+    pages: tablePages.get(tableKey(group[0]!.declaration.table)) ?? 0,
+    indexes: Math.max(1, group.filter(builds).length),
+  }));
+  const choice = chooseBuildParallelism(buildGroups, capacity, {
+    ...(settings.jobs !== undefined ? { jobs: settings.jobs } : {}),
+    ...(settings.maxParallelMaintenanceWorkers !== undefined ? { workers: settings.maxParallelMaintenanceWorkers } : {}),
+  });
+  const workersByTable = new Map(groups.map((group, i) => [tableKey(group[0]!.declaration.table), choice.workers[i]!]));
+  return { choice, capacity, groups: buildGroups, workersByTable, refused: [] };
 }
 
 /**
@@ -50,6 +82,8 @@ export interface WorkerPool {
   onSessionOpened: (session: SqlSession) => void;
   runPlan: (session: SqlSession, plan: IndexPlan) => Promise<AppliedIndex>;
   finish: (result: AppliedIndex) => void;
+  /** After the last index of a group, on the same session (ANALYZE, overlapping the builds still running). */
+  afterGroup?: (session: SqlSession, group: readonly IndexPlan[]) => Promise<void>;
 }
 
 /** One worker per session: each takes the next group until none is left, and closes its session. */
@@ -81,6 +115,7 @@ export function startWorkers(sessions: readonly SqlSession[], pool: WorkerPool):
           }
           pool.finish(await pool.runPlan(session, plan));
         }
+        if (!signal.aborted && !session.broken) await pool.afterGroup?.(session, group);
       }
     } finally {
       await session?.close();

@@ -1,13 +1,16 @@
 import type { SqlSession } from '../../db/client.js';
+import { pgErrorFields } from '../../errors.js';
 
 /** Session settings and budgets for builds. */
 export interface BuildSettings {
-  /** Builds running at once, never two on one table. Default 2. */
-  jobs: number;
+  /** Builds running at once, never two on one table. Default: chosen from the server's cores and the tables (build-parallelism.ts). */
+  jobs?: number;
   /** Session `maintenance_work_mem` for builds. Default 512MB. */
   maintenanceWorkMem: string;
-  /** Session `max_parallel_maintenance_workers` (btree builds, PG11+). Default 2. */
-  maxParallelMaintenanceWorkers: number;
+  /** Session `max_parallel_maintenance_workers` of every build. Default: chosen per table with `jobs` (build-parallelism.ts). */
+  maxParallelMaintenanceWorkers?: number;
+  /** The server's CPU count, for when the server cannot tell it (a managed service). Default: read from the server, else assumed. */
+  serverCores?: number;
   /** `lock_timeout` of build sessions, ms; 0 waits as long as it takes. Default 0. */
   lockTimeoutMs: number;
   /** Longest a build may wait on other sessions in all, ms, before it is cancelled; 0 for no limit. */
@@ -21,9 +24,7 @@ export interface BuildSettings {
 }
 
 export const DEFAULT_BUILD_SETTINGS: BuildSettings = {
-  jobs: 2,
   maintenanceWorkMem: '512MB',
-  maxParallelMaintenanceWorkers: 2,
   lockTimeoutMs: 0,
   maxWaitMs: 15 * 60_000,
   cleanupTimeoutMs: 60_000,
@@ -40,11 +41,47 @@ export async function setLockTimeout(session: SqlSession, ms: number): Promise<v
   await session.query("SELECT set_config('lock_timeout', $1, false)", [`${Math.round(ms)}ms`]);
 }
 
-export async function configureBuildSession(session: SqlSession, settings: BuildSettings): Promise<void> {
+/** A session setting the server refused (a role or a managed service may forbid one): the build goes on with the server's value. */
+export interface RefusedSetting {
+  name: string;
+  wanted: string;
+  /** PostgreSQL's message. */
+  error: string;
+}
+
+/**
+ * The budgets are required (a build must not outlive --max-wait's meaning or be
+ * cut short by a role's statement_timeout); maintenance_work_mem only makes it
+ * faster, so a refusal is reported, not fatal.
+ */
+export async function configureBuildSession(session: SqlSession, settings: BuildSettings): Promise<RefusedSetting[]> {
   // set_config takes values as parameters: no quoting of user input into SQL.
-  await session.query(
-    `SELECT set_config('maintenance_work_mem', $1, false), set_config('max_parallel_maintenance_workers', $2, false),
-            set_config('lock_timeout', $3, false), set_config('statement_timeout', '0', false)`,
-    [settings.maintenanceWorkMem, String(settings.maxParallelMaintenanceWorkers), `${Math.round(settings.lockTimeoutMs)}ms`],
-  );
+  await session.query("SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', '0', false)", [`${Math.round(settings.lockTimeoutMs)}ms`]);
+  const refused = await trySetting(session, 'maintenance_work_mem', settings.maintenanceWorkMem);
+  return refused ? [refused] : [];
+}
+
+/**
+ * Sets `max_parallel_maintenance_workers` for the session's next builds and
+ * returns the value the session then holds (read back: that is what the
+ * builds use), with the refusal if the server would not set it. Never
+ * throws: a session lost meanwhile fails its next build, which reports it.
+ */
+export async function setParallelWorkers(session: SqlSession, workers: number): Promise<{ value?: number; refused?: RefusedSetting }> {
+  const refused = await trySetting(session, 'max_parallel_maintenance_workers', String(workers)).catch(() => undefined);
+  const [row] = await session
+    .query<{ value: string }>("SELECT current_setting('max_parallel_maintenance_workers') AS value")
+    .catch(() => [] as Array<{ value: string }>);
+  const value = row ? Number(row.value) : undefined;
+  return { ...(value !== undefined && Number.isFinite(value) ? { value } : {}), ...(refused ? { refused } : {}) };
+}
+
+async function trySetting(session: SqlSession, name: string, wanted: string): Promise<RefusedSetting | undefined> {
+  try {
+    await session.query('SELECT set_config($1, $2, false)', [name, wanted]);
+    return undefined;
+  } catch (error) {
+    if (session.broken) throw error;
+    return { name, wanted, error: pgErrorFields(error).message };
+  }
 }
