@@ -86,7 +86,7 @@ Examples:
           .description('Build missing indexes with CREATE INDEX CONCURRENTLY (never blocking writes), repair invalid leftovers, then ANALYZE. Idempotent.')
           .argument('<files...>', 'index-set YAML files')
           .option('-j, --jobs <n>', "indexes built at once, on different tables; never two on one table (default: from the server's cores and the table sizes)")
-          .option('--maintenance-work-mem <size>', 'session maintenance_work_mem for builds (default 512MB)')
+          .option('--maintenance-work-mem <size>', 'session maintenance_work_mem of each build session (default: 512MB each for up to 2 builds at once, a share of 1GB for more)')
           .option('--max-parallel-maintenance-workers <n>', 'session max_parallel_maintenance_workers of every build (default: chosen per table with --jobs)')
           .option('--server-cores <n>', "the database server's CPU count, when dbtune cannot read it from the server (managed services)")
           .option('--rebuild-drift', 'rebuild indexes whose live definition differs (new index built first, then swapped in)')

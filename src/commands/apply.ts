@@ -57,7 +57,8 @@ export const run: CommandHandler<ApplyOptions> = async (files, options, context)
           settingsDocument: {
             // 'auto': chosen by the scheduler; the run's `schedule` has what it chose.
             jobs: settings.jobs ?? 'auto',
-            maintenance_work_mem: settings.maintenanceWorkMem,
+            // 'auto': a share of 1GB across the build sessions (settings.ts).
+            maintenance_work_mem: settings.maintenanceWorkMem ?? 'auto',
             max_parallel_maintenance_workers: settings.maxParallelMaintenanceWorkers ?? 'auto',
             ...(settings.serverCores !== undefined ? { server_cores: settings.serverCores } : {}),
             lock_timeout_ms: settings.lockTimeoutMs,
@@ -76,8 +77,8 @@ export const run: CommandHandler<ApplyOptions> = async (files, options, context)
 /** Flags override dbtune.yaml, which overrides the defaults; bad values are usage errors (exit 2). */
 export function buildSettings(options: ApplyOptions, config: ProjectConfig): BuildSettings {
   const fromConfig = config.apply ?? {};
-  const memory = options.maintenanceWorkMem ?? fromConfig.maintenance_work_mem ?? DEFAULT_BUILD_SETTINGS.maintenanceWorkMem;
-  if (!/^\d+\s*(kB|MB|GB|TB)$/.test(memory)) {
+  const memory = options.maintenanceWorkMem ?? fromConfig.maintenance_work_mem;
+  if (memory !== undefined && !/^\d+\s*(kB|MB|GB|TB)$/.test(memory)) {
     throw new DbtuneError('USAGE', `--maintenance-work-mem must be a size like 512MB or 2GB, got ${JSON.stringify(memory)}`);
   }
   const jobs = parseIntOption('--jobs', options.jobs ?? fromConfig.jobs, 1, 64);
@@ -86,7 +87,7 @@ export function buildSettings(options: ApplyOptions, config: ProjectConfig): Bui
   return {
     ...DEFAULT_BUILD_SETTINGS,
     ...(jobs !== undefined ? { jobs } : {}),
-    maintenanceWorkMem: memory.replace(/\s+/g, ''),
+    ...(memory !== undefined ? { maintenanceWorkMem: memory.replace(/\s+/g, '') } : {}),
     ...(workers !== undefined ? { maxParallelMaintenanceWorkers: workers } : {}),
     ...(serverCores !== undefined ? { serverCores } : {}),
     lockTimeoutMs: durationOption('--lock-timeout', options.lockTimeout ?? fromConfig.lock_timeout, DEFAULT_BUILD_SETTINGS.lockTimeoutMs),

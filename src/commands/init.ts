@@ -70,7 +70,7 @@ const CONFIG = `# dbtune project settings; every command reads this file from th
 apply:
   # jobs: 4                             # indexes built at once (never two on one table); default: chosen from the server's cores and table sizes
   # server_cores: 8                     # the server's CPUs, where dbtune cannot read them (managed services)
-  maintenance_work_mem: 512MB
+  # maintenance_work_mem: 512MB         # per build session; default: 512MB each for up to 2 builds at once, a share of 1GB for more
   lock_timeout: 0                       # 0: wait for locks; e.g. 5s to give up
   max_wait: 15m                         # cancel a build that waited this long on other sessions
 `;

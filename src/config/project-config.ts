@@ -15,7 +15,7 @@ export const projectConfigSchema = z
     apply: z
       .strictObject({
         jobs: z.number().int().min(1).max(64).meta({ description: "Indexes built at once, on different tables. Default: chosen from the server's cores and the table sizes." }).optional(),
-        maintenance_work_mem: z.string().regex(/^\d+\s*(kB|MB|GB|TB)$/, 'a size like 512MB or 2GB').meta({ description: 'Session maintenance_work_mem for builds. Default 512MB.' }).optional(),
+        maintenance_work_mem: z.string().regex(/^\d+\s*(kB|MB|GB|TB)$/, 'a size like 512MB or 2GB').meta({ description: 'Session maintenance_work_mem of each build session. Default: 512MB each for up to 2 builds at once, a share of 1GB for more (at least 64MB).' }).optional(),
         max_parallel_maintenance_workers: z.number().int().min(0).max(64).meta({ description: "Session max_parallel_maintenance_workers of every build. Default: chosen per table with jobs, from the server's cores and the table sizes." }).optional(),
         server_cores: z.number().int().min(1).max(1024).meta({ description: "The database server's CPU count, for servers that do not let dbtune read it (managed services). Default: read from the server, else assumed." }).optional(),
         lock_timeout: duration.meta({ description: 'lock_timeout of build sessions; 0 = wait. Default 0.' }).optional(),

@@ -106,6 +106,8 @@ describe("apply's schedule: builds in parallel or parallel workers per build", (
       ['idx_sched_small', 'created', 0],
     ]);
     expect(result.stderr).toContain('schedule: builds in parallel with workers: 2 at a time, parallel workers per build: public.sched_big 1, public.sched_small 0');
+    // Two build sessions share the default 1GB budget: 512MB each (more builds get less each: unit test).
+    expect(result.stderr).toMatch(/; maintenance_work_mem 512MB per build session \(a share of 1GB\)/);
 
     // The table format too (Markdown and JUnit render the same notes and properties: report-schedule unit test).
     await db.query('DROP INDEX idx_sched_big, idx_sched_small');

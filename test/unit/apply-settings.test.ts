@@ -6,7 +6,7 @@ import { buildSettings } from '../../src/commands/apply.js';
 import { loadProjectConfig } from '../../src/config/project-config.js';
 import { InputProblemsError } from '../../src/config/problems.js';
 import { DbtuneError } from '../../src/errors.js';
-import { DEFAULT_BUILD_SETTINGS } from '../../src/indexing/execute/settings.js';
+import { DEFAULT_BUILD_SETTINGS, sessionMaintenanceWorkMem } from '../../src/indexing/execute/settings.js';
 
 async function configFile(text: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'dbtune-config-'));
@@ -62,5 +62,15 @@ describe('dbtune.yaml', () => {
       [4, 3, 'apply.maintenace_work_mem'],
     ]);
     expect((error as InputProblemsError).problems[2]!.message).toMatch(/did you mean "maintenance_work_mem"/);
+  });
+});
+
+describe('maintenance_work_mem of each build session', () => {
+  it('is what the user gave, however many builds run at once', () => {
+    expect(sessionMaintenanceWorkMem('2GB', 8)).toBe('2GB');
+  });
+
+  it('is otherwise 512MB for up to 2 builds and a share of 1GB for more, never below PostgreSQL’s 64MB', () => {
+    expect([1, 2, 3, 4, 8, 16, 64].map((builds) => sessionMaintenanceWorkMem(undefined, builds))).toEqual(['512MB', '512MB', '341MB', '256MB', '128MB', '64MB', '64MB']);
   });
 });

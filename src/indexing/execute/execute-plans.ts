@@ -10,7 +10,7 @@ import { failureReason } from './classify-failure.js';
 import { dropLeftover, settlePartialRebuild } from './cleanup.js';
 import type { AppliedAction, AppliedIndex, ApplyEvent, BuildSchedule, ExecutionResult, RunningBuild } from './results.js';
 import { chooseSchedule, groupByTable, openBuildSessions, startWorkers } from './scheduler.js';
-import { briefLockTimeoutMs, configureBuildSession, setLockTimeout, setParallelWorkers, type BuildSettings, type RefusedSetting } from './settings.js';
+import { briefLockTimeoutMs, configureBuildSession, sessionMaintenanceWorkMem, setLockTimeout, setParallelWorkers, type BuildSettings, type RefusedSetting } from './settings.js';
 import { monitorWaits } from './wait-monitor.js';
 
 const SUCCESS_REASONS: Partial<Record<IndexPlan['action'], string>> = {
@@ -60,7 +60,9 @@ export async function executePlans(
   // Our own sessions: the monitor's brief queries and parallel builds are waits we expect.
   const ownPids = new Set<number>([control.pid]);
   const schedule = await chooseSchedule(control, groups, settings, hooks.tablePages);
-  if (schedule) onEvent({ type: 'notice', message: `schedule: ${describeChoice(schedule.choice, schedule.groups)}` });
+  const wanted = groups.length ? Math.min(Math.max(1, schedule?.choice.buildsAtOnce ?? settings.jobs ?? 1), groups.length) : 0;
+  const maintenanceWorkMem = sessionMaintenanceWorkMem(settings.maintenanceWorkMem, wanted);
+  if (schedule) onEvent({ type: 'notice', message: `schedule: ${describeChoice(schedule.choice, schedule.groups)}; maintenance_work_mem ${maintenanceWorkMem} per build session${settings.maintenanceWorkMem === undefined ? ' (a share of 1GB)' : ''}` });
   const refusedSettings = new Map<string, RefusedSetting>();
   const refuse = (refused: RefusedSetting) => {
     if (refusedSettings.has(refused.name)) return;
@@ -163,11 +165,10 @@ export async function executePlans(
   };
 
   const analysis: Pick<ExecutionResult, 'analyzed' | 'analyzeFailures'> = { analyzed: [], analyzeFailures: [] };
-  const wanted = groups.length ? Math.min(Math.max(1, schedule?.choice.buildsAtOnce ?? settings.jobs ?? 1), groups.length) : 0;
   const openConfigured = async () => {
     const session = await openBuildSession();
     try {
-      for (const refused of await configureBuildSession(session, settings)) refuse(refused);
+      for (const refused of await configureBuildSession(session, settings, maintenanceWorkMem)) refuse(refused);
     } catch (error) {
       await session.close();
       throw error;

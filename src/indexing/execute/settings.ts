@@ -5,8 +5,8 @@ import { pgErrorFields } from '../../errors.js';
 export interface BuildSettings {
   /** Builds running at once, never two on one table. Default: chosen from the server's cores and the tables (build-parallelism.ts). */
   jobs?: number;
-  /** Session `maintenance_work_mem` for builds. Default 512MB. */
-  maintenanceWorkMem: string;
+  /** Session `maintenance_work_mem` of every build session, when given. Default: {@link sessionMaintenanceWorkMem}. */
+  maintenanceWorkMem?: string;
   /** Session `max_parallel_maintenance_workers` of every build. Default: chosen per table with `jobs` (build-parallelism.ts). */
   maxParallelMaintenanceWorkers?: number;
   /** The server's CPU count, for when the server cannot tell it (a managed service). Default: read from the server, else assumed. */
@@ -24,13 +24,32 @@ export interface BuildSettings {
 }
 
 export const DEFAULT_BUILD_SETTINGS: BuildSettings = {
-  maintenanceWorkMem: '512MB',
   lockTimeoutMs: 0,
   maxWaitMs: 15 * 60_000,
   cleanupTimeoutMs: 60_000,
   analyze: true,
   pollIntervalMs: 500,
 };
+
+/** What all build sessions together may take for maintenance_work_mem by default, MB. */
+export const MAINTENANCE_MEMORY_BUDGET_MB = 1024;
+/** What one build session takes at most by default, MB: more does not speed up a btree sort much. */
+const SESSION_MAINTENANCE_MEMORY_MB = 512;
+/** PostgreSQL's own default: the budget never lowers a session below it. */
+const SERVER_DEFAULT_MAINTENANCE_MEMORY_MB = 64;
+
+/**
+ * `maintenance_work_mem` of each build session: the one given, else a share of
+ * a fixed budget. Every session may use all of it at once (and its parallel
+ * workers share it), so the scheduler's choice of more builds at once must not
+ * multiply the memory a server is asked for: 512MB each for up to 2 builds,
+ * 256MB for 4, 128MB for 8 — never over 1GB in all unless the user says so.
+ */
+export function sessionMaintenanceWorkMem(given: string | undefined, buildsAtOnce: number): string {
+  if (given !== undefined) return given;
+  const share = Math.floor(MAINTENANCE_MEMORY_BUDGET_MB / Math.max(1, buildsAtOnce));
+  return `${Math.max(SERVER_DEFAULT_MAINTENANCE_MEMORY_MB, Math.min(SESSION_MAINTENANCE_MEMORY_MB, share))}MB`;
+}
 
 /** Locks that queue writers while they wait get a short budget: the configured lock_timeout, else 5 s. */
 export function briefLockTimeoutMs(settings: BuildSettings): number {
@@ -54,10 +73,10 @@ export interface RefusedSetting {
  * cut short by a role's statement_timeout); maintenance_work_mem only makes it
  * faster, so a refusal is reported, not fatal.
  */
-export async function configureBuildSession(session: SqlSession, settings: BuildSettings): Promise<RefusedSetting[]> {
+export async function configureBuildSession(session: SqlSession, settings: BuildSettings, maintenanceWorkMem: string): Promise<RefusedSetting[]> {
   // set_config takes values as parameters: no quoting of user input into SQL.
   await session.query("SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', '0', false)", [`${Math.round(settings.lockTimeoutMs)}ms`]);
-  const refused = await trySetting(session, 'maintenance_work_mem', settings.maintenanceWorkMem);
+  const refused = await trySetting(session, 'maintenance_work_mem', maintenanceWorkMem);
   return refused ? [refused] : [];
 }
 
