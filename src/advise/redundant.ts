@@ -25,10 +25,13 @@ export function foldLeadingPrefixes(chosen: readonly Chosen[]): Chosen[] {
   return out;
 }
 
-/** Whether `short`'s keys lead `long`'s on the same table and predicate (directions equal, or all reversed: a backward scan). */
+/** Whether `short`'s keys lead `long`'s on the same table and predicate (directions equal, or all reversed: a backward scan), and `long` holds `short`'s INCLUDE columns. */
 export function leads(short: Candidate, long: Candidate): boolean {
   if (short.table.schema !== long.table.schema || short.table.name !== long.table.name || (short.where ?? '') !== (long.where ?? '')) return false;
   if (short.keys.length >= long.keys.length) return false;
+  // A covering (INCLUDE) index folds only into one that holds its columns too: else the index-only scan it was chosen for is lost.
+  const held = new Set([...long.keys.map((k) => termKey(k.term)), ...(long.include ?? []).map((c) => termKey({ kind: 'column', column: c }))]);
+  if ((short.include ?? []).some((c) => !held.has(termKey({ kind: 'column', column: c })))) return false;
   const prefix = long.keys.slice(0, short.keys.length);
   if (!prefix.every((k, i) => termKey(k.term) === termKey(short.keys[i]!.term))) return false;
   const same = prefix.every((k, i) => k.order === short.keys[i]!.order);

@@ -4,11 +4,12 @@ import { foldLeadingPrefixes, leads } from '../../src/advise/redundant.js';
 import type { Chosen } from '../../src/advise/select.js';
 
 const table = { schema: 'public', name: 'messages' };
-const cand = (id: string, keys: Array<[string, 'asc' | 'desc']>, where?: string): Candidate => ({
+const cand = (id: string, keys: Array<[string, 'asc' | 'desc']>, where?: string, include?: string[]): Candidate => ({
   id,
   table,
   keys: keys.map(([column, order]) => ({ term: { kind: 'column', column }, order })),
   ...(where ? { where } : {}),
+  ...(include ? { include } : {}),
   statements: [1],
 });
 
@@ -20,6 +21,10 @@ describe('a chosen index that leads another chosen one is folded into it', () =>
     { short: cand('a', [['t', 'asc']]), long: cand('b', [['c', 'asc'], ['t', 'desc']]), folded: false },
     { short: cand('a', [['c', 'asc']], "role = 'user'"), long: cand('b', [['c', 'asc'], ['t', 'desc']]), folded: false },
     { short: cand('a', [['c', 'asc'], ['t', 'desc']]), long: cand('b', [['c', 'asc'], ['t', 'desc']]), folded: false },
+    // A covering index keeps its index-only scan only where the longer one holds its INCLUDE columns.
+    { short: cand('a', [['c', 'asc']], undefined, ['title']), long: cand('b', [['c', 'asc'], ['t', 'desc']]), folded: false },
+    { short: cand('a', [['c', 'asc']], undefined, ['t']), long: cand('b', [['c', 'asc'], ['t', 'desc']]), folded: true },
+    { short: cand('a', [['c', 'asc']], undefined, ['title']), long: cand('b', [['c', 'asc'], ['t', 'desc']], undefined, ['title']), folded: true },
   ])('$short.id $short.keys.length keys in $long.id: $folded', ({ short, long, folded }) => {
     expect(leads(short, long)).toBe(folded);
   });
