@@ -598,7 +598,7 @@ class DbtuneShape(LoadTestShape):
         if runner is None:
             return None
         control = Control()
-        control.send({"event": "hello", "version": locust.runners.__version__})
+        control.send({"event": "hello", "version": locust.runners.__version__, "token": os.environ.get("DBTUNE_CONTROL_TOKEN", "")})
         try:
             command = control.read()
             while command is not None:

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../src/model/load-result.js';
@@ -192,6 +192,12 @@ stages: [{ users: 4, duration: 2s, ramp: 1s }, { users: 4, duration: 30s }]
     const command = /^ {4}(locust -f locustfile\.py --worker .*)$/m.exec(readme)![1]!;
     expect(command).toBe(`locust -f locustfile.py --worker --master-host 127.0.0.1 --master-port ${port}`);
     expect(readme).toContain('image: locustio/locust:2.12');
+    // The locustfile holds the scenario's header values: only its owner reads it, and an existing one
+    // (perhaps readable by others) is never written into.
+    expect((await stat(path.join(dir, 'locustfile.py'))).mode & 0o777).toBe(0o600);
+    const again = await runCli(['loadtest', file, '--engine', 'locust', '--export-locustfile', dir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/locustfile\.py exists; dbtune creates it anew/);
 
     // The "remote" worker, as a user would start it on another machine, and one local worker.
     const remote = spawn('locust', command.split(' ').slice(1), { cwd: dir, stdio: 'ignore' });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { DbtuneError } from '../../../errors.js';
 import { registerCleanup } from '../../../process/cleanups.js';
@@ -47,6 +48,8 @@ type Message = { event: string } & Record<string, unknown>;
 const TAIL_LINES = 20;
 
 export class LocustCluster {
+  /** Proves the control connection is the master this run started (DBTUNE_CONTROL_TOKEN). */
+  private readonly token = randomBytes(16).toString('hex');
   private readonly children: ChildProcess[] = [];
   private readonly unregister: Array<() => void> = [];
   private readonly tails = new Map<ChildProcess, string[]>();
@@ -97,7 +100,10 @@ export class LocustCluster {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.receive(chunk));
     socket.on('close', () => this.fail(new Error('the Locust master closed its control connection')));
-    await this.next(['hello']);
+    // The control port is on loopback, where any local user may connect first: only the master
+    // dbtune started knows this run's token, so no one else can feed the run results.
+    const hello = await this.next(['hello']);
+    if (hello.token !== this.token) throw new DbtuneError('INTERNAL', 'the first connection to the Locust control port was not the master dbtune started (wrong token): stopping');
     this.send({ op: 'workers', count: options.expectWorkers, timeout_ms: options.workersTimeoutMs });
     const ready = await this.next(['workers'], options.workersTimeoutMs + 30_000);
     if (ready.ok !== true) {
@@ -153,7 +159,7 @@ export class LocustCluster {
       cwd: options.cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONUNBUFFERED: '1', ...(control ? { DBTUNE_CONTROL: control } : {}) },
+      env: { ...process.env, PYTHONUNBUFFERED: '1', ...(control ? { DBTUNE_CONTROL: control, DBTUNE_CONTROL_TOKEN: this.token } : {}) },
     });
     this.children.push(child);
     const tail: string[] = [];
@@ -167,7 +173,9 @@ export class LocustCluster {
     child.on('error', (error) => this.fail(new DbtuneError('LOAD_ENGINE_UNAVAILABLE', `cannot start the Locust ${what}: ${error.message}`)));
     if (child.pid !== undefined) {
       const pid = child.pid;
-      this.unregister.push(registerCleanup({ what: () => `Locust ${what} (pid ${pid})`, run: () => void stopProcessSync(pid, 'SIGTERM', 3000) }));
+      // Only while the child runs: once it has exited and been reaped, its pid may be another process's.
+      const running = () => child.exitCode === null && child.signalCode === null;
+      this.unregister.push(registerCleanup({ what: () => `Locust ${what} (pid ${pid})`, run: () => void (running() && stopProcessSync(pid, 'SIGTERM', 3000)) }));
     }
     if (what === 'master') child.on('exit', () => this.fail(new Error(`the Locust master exited: ${this.tailOf(child)}`)));
     return child;

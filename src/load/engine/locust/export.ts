@@ -1,6 +1,7 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedScenario } from '../../../config/load-scenario.js';
+import { createExclusiveFile, writeOutputFile } from '../../../files/output-file.js';
 import { renderLocustfile, type LocustfileOptions } from './locustfile.js';
 
 /**
@@ -22,9 +23,10 @@ export async function exportLocustfile(dir: string, scenario: Pick<LoadedScenari
   await mkdir(dir, { recursive: true });
   const locustfile = join(dir, 'locustfile.py');
   const readme = join(dir, 'README.md');
-  // Header values from ${…} are in the file as the environment gave them: readable by this user only.
-  await writeFile(locustfile, renderLocustfile(scenario, options), { mode: 0o600 });
-  await writeFile(readme, exportReadme(scenario.spec.scenario, options));
+  // Header values from ${…} are in the file as the environment gave them: created anew, readable by
+  // this user only (an existing file, perhaps readable by others, or a link is refused, never reused).
+  await createExclusiveFile(locustfile, renderLocustfile(scenario, options), '--export-locustfile');
+  await writeOutputFile(readme, exportReadme(scenario.spec.scenario, options), '--export-locustfile README');
   return [locustfile, readme];
 }
 
