@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
@@ -20,15 +21,22 @@ const majors = externalUrl ? ['external'] : (process.env.DBTUNE_TEST_PG_VERSIONS
 /**
  * Which integration files run on which majors, to keep the suite within its time budget on 2 cores
  * (the parallel step is CPU-bound: every file left out of a major is time saved):
- * - everything that reads the catalog or plans runs on every major;
+ * - by default a file runs on the MAIN_MAJORS: the oldest (13), 15 (NULLS NOT DISTINCT, the
+ *   statistics flush), 17 (pg_stat_statements' renamed columns, stats_since, pg_maintain) and the
+ *   newest (18). 14 and 16 change nothing the catalog, plan and apply code read that those do not
+ *   cover; a file whose subject does change there names them below;
+ * - EVERY_MAJOR: the planner's output changes from one major to the next (plan shapes);
  * - EDGE_MAJORS_ONLY: the subject does not depend on the server's major, but a failure would be a
  *   security or data problem (quoting, secrets, TLS, failed and interrupted builds, writes during a
  *   build): the oldest and newest majors;
  * - NEWEST_ONLY: the subject does not depend on the server's major at all (text redaction, the
- *   embedded server's environment, reading leftovers, import's round trip, apply's schedule): the newest major;
- * - ONLY_ON_MAJORS: what the file reads changes at given majors: those (or, when a run picks none
- *   of them with DBTUNE_TEST_PG_VERSIONS, the newest it picks).
+ *   embedded server's environment, reading leftovers, import's round trip): the newest major;
+ * - ONLY_ON_MAJORS: what the file reads changes at given majors: those.
+ * Whatever a run picks with DBTUNE_TEST_PG_VERSIONS, every file runs on at least one of them (the
+ * newest picked, when none of its own majors is).
  */
+const MAIN_MAJORS = ['13', '15', '17', '18'];
+const EVERY_MAJOR = ['explain'];
 const EDGE_MAJORS_ONLY = ['advise-build', 'apply-failures', 'check-role', 'connection-secrets', 'fragment-injection', 'loadtest-database-edges', 'safety', 'tls'];
 const NEWEST_ONLY = ['apply-schedule', 'embedded-server-env', 'hidden-builds', 'import', 'loadtest-locust-database', 'rebuild-leftover', 'report-text', 'verify-unverified', 'watch-wrong-database'];
 const ONLY_ON_MAJORS: Record<string, string[]> = {
@@ -40,14 +48,18 @@ const ONLY_ON_MAJORS: Record<string, string[]> = {
 };
 const oldest = majors[0];
 const newest = majors[majors.length - 1];
+const integrationFiles = readdirSync('test/integration').filter((f) => f.endsWith('.test.ts')).map((f) => f.slice(0, -'.test.ts'.length));
+function majorsOf(name: string): string[] {
+  if (EVERY_MAJOR.includes(name)) return majors;
+  if (EDGE_MAJORS_ONLY.includes(name)) return [...new Set([oldest!, newest!])];
+  if (NEWEST_ONLY.includes(name)) return [newest!];
+  const own = ONLY_ON_MAJORS[name] ?? MAIN_MAJORS;
+  const picked = majors.filter((m) => own.includes(m));
+  return picked.length ? picked : [newest!];
+}
 function excludedOn(major: string): string[] {
   if (major === 'external') return [];
-  const excluded = [...(major === oldest || major === newest ? [] : EDGE_MAJORS_ONLY), ...(major === newest ? [] : NEWEST_ONLY)];
-  for (const [name, on] of Object.entries(ONLY_ON_MAJORS)) {
-    const runsOn = majors.some((m) => on.includes(m)) ? on : [newest];
-    if (!runsOn.includes(major)) excluded.push(name);
-  }
-  return excluded.map((name) => `test/integration/${name}.test.ts`);
+  return integrationFiles.filter((name) => !majorsOf(name).includes(major)).map((name) => `test/integration/${name}.test.ts`);
 }
 /** Every project: a temp root per test file, removed after it (test/support/temp-root.ts). */
 const setupFiles = ['test/support/temp-root.ts'];
