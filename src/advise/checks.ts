@@ -43,7 +43,12 @@ export async function adviseChecks(session: SqlSession, planner: WhatIfPlanner, 
   const columns = allParams.flatMap((p) => (p.table && p.term?.kind === 'column' ? [{ table: p.table, column: p.term.column }] : []));
   const stats = await readColumnStats(session, columns);
   const samples = new Map<string, string>();
-  for (const { table, term } of samplesNeeded(allParams, stats)) {
+  // An expression is evaluated only when it is a chosen index's key: PostgreSQL built (or HypoPG
+  // accepted) it, so it is IMMUTABLE. Any other expression comes from a statement's text and may
+  // call a function with side effects (pg_terminate_backend(…)), which READ ONLY does not stop.
+  const indexed = new Set(chosen.flatMap((c) => c.keys.filter((k) => k.term.kind === 'expression').map((k) => sampleKey(c.table, k.term))));
+  const safe = samplesNeeded(allParams, stats).filter(({ table, term }) => term.kind === 'column' || indexed.has(sampleKey(table, term)));
+  for (const { table, term } of safe) {
     const value = await sampleValue(session, table, termSql(term)).catch(() => undefined);
     if (value !== undefined) samples.set(sampleKey(table, term), value);
   }
