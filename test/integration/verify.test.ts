@@ -90,6 +90,8 @@ indexes:
     ['opclass (live only)', 'CREATE INDEX idx_d ON drift_t (t text_pattern_ops)', 'columns: [t]', '', [{ field: 'columns[0].opclass', declared: 'text_ops', live: 'text_pattern_ops' }]],
     // oid_ops is the default for oid, and int4 converts to oid binary-coercibly, but int4's default is int4_ops.
     ['opclass of another type (live only)', 'CREATE INDEX idx_d ON drift_t (a oid_ops)', 'columns: [a]', '', [{ field: 'columns[0].opclass', declared: 'int4_ops', live: 'oid_ops' }]],
+    // The same through a domain over int4: its default is its base type's.
+    ['opclass of another type, domain column (live only)', 'CREATE INDEX idx_d ON drift_t (dm oid_ops)', 'columns: [dm]', '', [{ field: 'columns[0].opclass', declared: 'int4_ops', live: 'oid_ops' }]],
     ['collation (live only)', 'CREATE INDEX idx_d ON drift_t (t COLLATE "C")', 'columns: [t]', '', [{ field: 'columns[0].collate', declared: 'default', live: 'C' }]],
     ['include', 'CREATE INDEX idx_d ON drift_t (a) INCLUDE (b)', 'columns: [a]\ninclude: [b, t]', '', [{ field: 'include', declared: 'b, t', live: 'b' }]],
     ['predicate', 'CREATE INDEX idx_d ON drift_t (a) WHERE amount > 100', 'columns: [a]\nwhere: amount > 1000', '', [{ field: 'where', declared: 'amount > 1000::numeric', live: 'amount > 100::numeric' }]],
@@ -102,8 +104,9 @@ indexes:
   it('reports drift field by field, in every field the format has', async () => {
     const cases = driftCases.filter(([, , , minMajor]) => !minMajor || db.major >= Number(minMajor));
     const entries: string[] = [];
+    await db.query('CREATE DOMAIN drift_dom AS int');
     for (const [i, [, live, declared]] of cases.entries()) {
-      await db.query(`CREATE TABLE drift_${i} (a int, b int, t text, amount numeric)`);
+      await db.query(`CREATE TABLE drift_${i} (a int, b int, t text, amount numeric, dm drift_dom)`);
       await db.query(live.replace('idx_d ON drift_t', `idx_d${i} ON drift_${i}`));
       entries.push(`  - name: idx_d${i}\n    table: drift_${i}\n${declared.replace(/^/gm, '    ')}`);
     }
