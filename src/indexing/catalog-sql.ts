@@ -106,15 +106,30 @@ table_indexes AS (
 -- Every column of every index above, in one set-based pass (a subquery per index cost twice the
 -- rest of the statement at 1,000 indexes). indclass, indcollation and indoption hold the key
 -- columns only: unnest pads them with NULL for INCLUDE columns. One array per column:
--- [definition, is expression, indoption, opclass, its schema, is the type's default, collation,
+-- [definition, is expression, indoption, opclass, its schema, is the column's default, collation,
 --  table column (plain columns), its collation].
+-- Domains and their base types (getBaseType), followed through domains over domains.
+domain_bases AS (
+  WITH RECURSIVE walk(oid, base) AS (
+    SELECT t.oid, t.typbasetype FROM pg_type t WHERE t.typtype = 'd'
+    UNION ALL
+    SELECT w.oid, t.typbasetype FROM walk w JOIN pg_type t ON t.oid = w.base AND t.typtype = 'd')
+  SELECT w.oid, w.base FROM walk w JOIN pg_type t ON t.oid = w.base AND t.typtype <> 'd'
+),
 index_columns AS (
   SELECT i.indexrelid AS oid,
          json_agg(json_build_array(
            CASE WHEN k.attnum = 0 THEN pg_get_indexdef(i.indexrelid, k.n::int, true) ELSE quote_ident(att.attname) END,
            k.attnum = 0,
            k.opt,
-           oc.opcname, ocn.nspname, oc.opcdefault,
+           -- opcdefault means "default for the opclass's own input type": the column's default
+           -- is what GetDefaultOpClass picks for its base type, the default opclass of that exact
+           -- type, else (none exists) a binary-coercible default such as text_ops for varchar.
+           -- An expression's type is unknown when the opclass stores another key type: not default.
+           oc.opcname, ocn.nspname,
+           CASE WHEN oc.oid IS NOT NULL THEN coalesce(oc.opcdefault AND (oc.opcintype = ct.base_type OR NOT EXISTS (
+             SELECT 1 FROM pg_opclass xo WHERE xo.opcmethod = oc.opcmethod AND xo.opcdefault AND xo.opcintype = ct.base_type)),
+             false) END,
            CASE WHEN co.oid IS NULL THEN NULL WHEN con.nspname = 'pg_catalog' THEN co.collname ELSE con.nspname || '.' || co.collname END,
            att.attname,
            CASE WHEN aco.oid IS NULL THEN NULL WHEN acn.nspname = 'pg_catalog' THEN aco.collname ELSE acn.nspname || '.' || aco.collname END)
@@ -127,6 +142,10 @@ index_columns AS (
   LEFT JOIN pg_collation aco ON aco.oid = att.attcollation
   LEFT JOIN pg_namespace acn ON acn.oid = aco.collnamespace
   LEFT JOIN pg_opclass oc ON oc.oid = k.opclass
+  LEFT JOIN pg_attribute ia ON k.attnum = 0 AND oc.opckeytype = 0 AND ia.attrelid = i.indexrelid AND ia.attnum = k.n
+  CROSS JOIN LATERAL (SELECT coalesce(att.atttypid, ia.atttypid) AS column_type) cty
+  LEFT JOIN domain_bases db ON db.oid = cty.column_type
+  CROSS JOIN LATERAL (SELECT coalesce(db.base, cty.column_type) AS base_type) ct
   LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
   LEFT JOIN pg_collation co ON co.oid = k.coll
   LEFT JOIN pg_namespace con ON con.oid = co.collnamespace

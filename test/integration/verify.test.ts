@@ -88,6 +88,10 @@ indexes:
     ['collation', 'CREATE INDEX idx_d ON drift_t (t)', 'columns: [{ column: t, collate: C }]', '', [{ field: 'columns[0].collate', declared: 'C', live: 'default' }]],
     // Declared plain, live with a non-default opclass or collation: named as the shadow build resolves them.
     ['opclass (live only)', 'CREATE INDEX idx_d ON drift_t (t text_pattern_ops)', 'columns: [t]', '', [{ field: 'columns[0].opclass', declared: 'text_ops', live: 'text_pattern_ops' }]],
+    // oid_ops is the default for oid, and int4 converts to oid binary-coercibly, but int4's default is int4_ops.
+    ['opclass of another type (live only)', 'CREATE INDEX idx_d ON drift_t (a oid_ops)', 'columns: [a]', '', [{ field: 'columns[0].opclass', declared: 'int4_ops', live: 'oid_ops' }]],
+    // The same through a domain over int4: its default is its base type's.
+    ['opclass of another type, domain column (live only)', 'CREATE INDEX idx_d ON drift_t (dm oid_ops)', 'columns: [dm]', '', [{ field: 'columns[0].opclass', declared: 'int4_ops', live: 'oid_ops' }]],
     ['collation (live only)', 'CREATE INDEX idx_d ON drift_t (t COLLATE "C")', 'columns: [t]', '', [{ field: 'columns[0].collate', declared: 'default', live: 'C' }]],
     ['include', 'CREATE INDEX idx_d ON drift_t (a) INCLUDE (b)', 'columns: [a]\ninclude: [b, t]', '', [{ field: 'include', declared: 'b, t', live: 'b' }]],
     ['predicate', 'CREATE INDEX idx_d ON drift_t (a) WHERE amount > 100', 'columns: [a]\nwhere: amount > 1000', '', [{ field: 'where', declared: 'amount > 1000::numeric', live: 'amount > 100::numeric' }]],
@@ -100,8 +104,9 @@ indexes:
   it('reports drift field by field, in every field the format has', async () => {
     const cases = driftCases.filter(([, , , minMajor]) => !minMajor || db.major >= Number(minMajor));
     const entries: string[] = [];
+    await db.query('CREATE DOMAIN drift_dom AS int');
     for (const [i, [, live, declared]] of cases.entries()) {
-      await db.query(`CREATE TABLE drift_${i} (a int, b int, t text, amount numeric)`);
+      await db.query(`CREATE TABLE drift_${i} (a int, b int, t text, amount numeric, dm drift_dom)`);
       await db.query(live.replace('idx_d ON drift_t', `idx_d${i} ON drift_${i}`));
       entries.push(`  - name: idx_d${i}\n    table: drift_${i}\n${declared.replace(/^/gm, '    ')}`);
     }
@@ -195,13 +200,19 @@ describe('verify: catalog work and reports', () => {
 
   // Verify at scale: a shadow build per declaration made 1,000 plain indexes twice as slow as 12.
   it('compares plain-column declarations from the catalog alone: one statement, no shadow build; a mismatch is still named exactly', async () => {
-    await db.query('CREATE TABLE plain_t (a int, b int, t text, u text)');
+    await db.query('CREATE DOMAIN plain_d AS int');
+    await db.query('CREATE DOMAIN plain_dd AS plain_d');
+    await db.query('CREATE TABLE plain_t (a int, b int, t text, u text, v varchar(40), d plain_dd)');
     const live = [
       ['idx_pl_order', 'CREATE INDEX idx_pl_order ON plain_t (a, b DESC NULLS LAST) INCLUDE (t)', 'columns: [a, b desc nulls last], include: [t]'],
       ['idx_pl_unique', 'CREATE UNIQUE INDEX idx_pl_unique ON plain_t (b)', 'columns: [b], unique: true'],
       ['idx_pl_opclass', 'CREATE INDEX idx_pl_opclass ON plain_t (t text_pattern_ops)', 'columns: [{ column: t, opclass: text_pattern_ops }]'],
       ['idx_pl_collate', 'CREATE INDEX idx_pl_collate ON plain_t (u COLLATE "C")', 'columns: [{ column: u, collate: C }]'],
       ['idx_pl_with', 'CREATE INDEX idx_pl_with ON plain_t (a) WITH (fillfactor = 70)', 'columns: [a], with: { fillfactor: 70 }'],
+      // varchar has no btree opclass of its own: text_ops, the default for text, is its default too.
+      ['idx_pl_varchar', 'CREATE INDEX idx_pl_varchar ON plain_t (v)', 'columns: [v]'],
+      // A domain's default is its base type's, through domains over domains (int4_ops here).
+      ['idx_pl_domain', 'CREATE INDEX idx_pl_domain ON plain_t (d)', 'columns: [d]'],
       ['idx_pl_hash', 'CREATE INDEX idx_pl_hash ON plain_t USING hash (t)', 'columns: [t], using: hash'],
       // NULLS NOT DISTINCT exists from PostgreSQL 15.
       ...(db.major >= 15 ? [['idx_pl_nnd', 'CREATE UNIQUE INDEX idx_pl_nnd ON plain_t (a, u) NULLS NOT DISTINCT', 'columns: [a, u], unique: true, nulls_not_distinct: true']] : []),

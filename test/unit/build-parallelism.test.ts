@@ -109,4 +109,23 @@ describe("coresFromFiles: the server backend's CPUs from its /proc and cgroup fi
   ])('%j with cpu.max %j: %s', (status, cpuMax, cores) => {
     expect(coresFromFiles(status, cpuMax)).toBe(cores);
   });
+
+  // /proc/self/cgroup names the backend's own cgroup; the statement reads cpu.max at the mount root and in
+  // that cgroup and its parent (v2), and cpu.cfs_quota_us / cpu.cfs_period_us in it and at the root (v1).
+  const allCpus = 'Cpus_allowed_list:\t0-15\n';
+  it.each<[string, Array<string | null>, Array<[string | null, string | null]>, number | undefined]>([
+    ['v2 at the root (docker --cpus, cgroup namespace)', ['300000 100000\n', null, null], [], 3],
+    ['v2 nested (systemd CPUQuota=200%, no namespace): the root file is absent', [null, '200000 100000\n', 'max 100000\n'], [], 2],
+    ['v2 nested, the parent slice the tighter', [null, '400000 100000\n', '100000 100000\n'], [], 1],
+    ['v2, no quota anywhere', [null, 'max 100000\n', 'max 100000\n'], [], 16],
+    ['v1 in its own cgroup', [null, null, null], [['150000\n', '100000\n'], ['-1\n', '100000\n']], 2],
+    ['v1 at the root (docker --cpus on v1)', [null, null, null], [[null, null], ['400000\n', '100000\n']], 4],
+    ['v1, no quota (-1)', [null, null, null], [['-1\n', '100000\n'], ['-1\n', '100000\n']], 16],
+    ['v1, a quota without its period', [null, null, null], [['200000\n', null]], 16],
+  ])('%s', (_what, cpuMax, cfs, cores) => {
+    expect(coresFromFiles(allCpus, cpuMax, cfs)).toBe(cores);
+  });
+  it('a quota without Cpus_allowed_list still counts', () => {
+    expect(coresFromFiles(null, [null], [['250000', '100000']])).toBe(3);
+  });
 });

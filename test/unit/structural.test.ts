@@ -31,6 +31,9 @@ describe('matchesFromCatalog: the catalog alone proves a match, or the shadow bu
     { what: 'another column', index: { keys: [key({ column: 'total' })] }, matches: false },
     { what: 'a key column more', index: { keys: [key(), key({ column: 'total' })] }, matches: false },
     { what: 'live has a non-default opclass', live: { keyColumns: [column({ opclass: 'int4_minmax_ops', opclassDefault: false })] }, matches: false },
+    // opcdefault alone would call oid_ops default (for oid): the catalog reports the column type's (int4) default only.
+    { what: 'live has a binary-coercible opclass, the default of another type', live: { keyColumns: [column({ opclass: 'oid_ops', opclassDefault: false })] }, matches: false },
+    { what: 'live has the binary-coercible default of its type (text_ops on varchar)', index: { keys: [email()] }, live: { keyColumns: [text({ opclassDefault: true })] }, matches: true },
     { what: 'live has a collation other than the column\'s', index: { keys: [email()] }, live: { keyColumns: [text({ collation: 'C' })] }, matches: false },
     { what: 'INCLUDE same', index: { include: ['total'] }, live: { includeColumns: [{ definition: 'total', isExpression: false, columnName: 'total' }] }, matches: true },
     { what: 'INCLUDE differs', index: { include: ['total'] }, matches: false },
