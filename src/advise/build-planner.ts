@@ -4,6 +4,7 @@ import { registerCleanup } from '../process/cleanups.js';
 import { quoteIdent, type QualifiedName } from '../sql/identifiers.js';
 import { dropBuiltIndexesSync, type CleanupConnection } from './build-cleanup.js';
 import type { Candidate } from './candidates.js';
+import { CostMemo } from './cost-memo.js';
 import { ADVISE_MARK } from './catalog.js';
 import { GenericPlans } from './generic-plan.js';
 import { createIndexText } from './index-text.js';
@@ -44,7 +45,7 @@ interface Built {
 export class BuildPlanner implements WhatIfPlanner {
   readonly mode = 'build' as const;
   private readonly present = new Map<string, Built>();
-  private readonly memo = new Map<string, number>();
+  private readonly memo = new CostMemo((id, c) => this.reads(id, c));
   private readonly tablesOf = new Map<number, Set<string>>();
   private readonly measured = new Map<string, number>();
   private readonly failed = new Map<string, string>();
@@ -52,7 +53,6 @@ export class BuildPlanner implements WhatIfPlanner {
   private counter = 0;
   private builds = 0;
   private buildMs = 0;
-  private evaluated = 0;
   private readonly forget: () => void;
   private readonly onAbort: () => void;
 
@@ -104,23 +104,11 @@ export class BuildPlanner implements WhatIfPlanner {
   }
 
   async costs(indexes: readonly Candidate[], statements: readonly number[]): Promise<Map<number, number>> {
-    const out = new Map<number, number>();
-    const keyOf = (id: number) => `${indexes.filter((c) => this.reads(id, c)).map((c) => c.id).sort().join('\u0000')}\u0001${id}`;
-    const todo = statements.filter((id) => {
-      const hit = this.memo.get(keyOf(id));
-      if (hit !== undefined) out.set(id, hit);
-      return hit === undefined;
-    });
-    if (!todo.length) return out;
-    const tables = new Set(todo.flatMap((id) => [...(this.tablesOf.get(id) ?? [])]));
-    await this.use(indexes.filter((c) => tables.has(tableKey(c.table))), tables);
-    for (const id of todo) {
-      const cost = await this.plans.cost(id);
-      this.evaluated++;
-      this.memo.set(keyOf(id), cost);
-      out.set(id, cost);
-    }
-    return out;
+    const present = async (todo: readonly number[]) => {
+      const tables = new Set(todo.flatMap((id) => [...(this.tablesOf.get(id) ?? [])]));
+      await this.use(indexes.filter((c) => tables.has(tableKey(c.table))), tables);
+    };
+    return this.memo.costs(indexes, statements, present, (id) => this.plans.cost(id));
   }
 
   /** pg_relation_size measured right after each build. */
@@ -133,7 +121,7 @@ export class BuildPlanner implements WhatIfPlanner {
   }
 
   describe(): string {
-    return `scored by building each candidate needed (CREATE INDEX CONCURRENTLY, then DROP INDEX CONCURRENTLY): ${this.builds} builds in ${(this.buildMs / 1000).toFixed(1)} s, ${this.evaluated} plans`;
+    return `scored by building each candidate needed (CREATE INDEX CONCURRENTLY, then DROP INDEX CONCURRENTLY): ${this.builds} builds in ${(this.buildMs / 1000).toFixed(1)} s, ${this.memo.planned} plans`;
   }
 
   /** Drops every index this run built (a cancelled build's leftover included), then the prepared statements. */

@@ -1,6 +1,7 @@
 import type { SqlSession } from '../db/client.js';
 import { DbtuneError, pgErrorFields } from '../errors.js';
 import type { Candidate } from './candidates.js';
+import { CostMemo } from './cost-memo.js';
 import { createIndexText } from './index-text.js';
 import { GenericPlans } from './generic-plan.js';
 import type { PlannableStatement, WhatIfPlanner } from './what-if.js';
@@ -13,9 +14,8 @@ import type { PlannableStatement, WhatIfPlanner } from './what-if.js';
 export class HypoPgPlanner implements WhatIfPlanner {
   readonly mode = 'hypopg' as const;
   private readonly present = new Map<string, number>();
-  private readonly memo = new Map<string, number>();
+  private readonly memo = new CostMemo((id, c) => this.tablesOf.get(id)?.has(`${c.table.schema}.${c.table.name}`) ?? true);
   private readonly tablesOf = new Map<number, Set<string>>();
-  private evaluated = 0;
 
   private constructor(
     private readonly session: SqlSession,
@@ -74,22 +74,7 @@ export class HypoPgPlanner implements WhatIfPlanner {
 
   /** Remembered per statement and the indexes on the tables it reads: only those change its plan. */
   async costs(indexes: readonly Candidate[], statements: readonly number[]): Promise<Map<number, number>> {
-    const keyOf = (id: number) => `${indexes.filter((c) => this.tablesOf.get(id)?.has(`${c.table.schema}.${c.table.name}`) ?? true).map((c) => c.id).sort().join('\u0000')}\u0001${id}`;
-    const out = new Map<number, number>();
-    const todo = statements.filter((id) => {
-      const hit = this.memo.get(keyOf(id));
-      if (hit !== undefined) out.set(id, hit);
-      return hit === undefined;
-    });
-    if (!todo.length) return out;
-    await this.use(indexes);
-    for (const id of todo) {
-      const cost = await this.plans.cost(id);
-      this.evaluated++;
-      this.memo.set(keyOf(id), cost);
-      out.set(id, cost);
-    }
-    return out;
+    return this.memo.costs(indexes, statements, () => this.use(indexes), (id) => this.plans.cost(id));
   }
 
   /** hypopg_relation_size of each candidate, created together (one query for the sizes). */
@@ -105,7 +90,7 @@ export class HypoPgPlanner implements WhatIfPlanner {
   }
 
   describe(): string {
-    return `scored with HypoPG (hypothetical indexes, nothing built): ${this.evaluated} plans`;
+    return `scored with HypoPG (hypothetical indexes, nothing built): ${this.memo.planned} plans`;
   }
 
   /** Drops every hypothetical index and prepared statement of this run. */
