@@ -106,6 +106,22 @@ describe.skipIf(Boolean(unavailable))('dbtune advise with HypoPG', () => {
     expect(checks.map((c) => c.status)).toEqual(['pass', 'pass']);
   });
 
+  it('reads a check parameter from the table through a chosen index key only, never through a function of the statement (it may have side effects)', async () => {
+    // A VOLATILE function with a side effect READ ONLY does not stop: it ends the victim's session.
+    const victim = await db.session();
+    const pid = (await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
+    await db.query(`CREATE FUNCTION side_effect(v bigint) RETURNS bigint VOLATILE LANGUAGE sql AS $$ SELECT CASE WHEN pg_terminate_backend(${Number(pid)}) THEN v ELSE v END $$`);
+    const file = await writeTempFile('side.sql', 'SELECT id FROM users WHERE created_at = $1 AND side_effect(id) = $2;\n');
+    const out = path.join(path.dirname(file), 'side.yaml');
+    const result = await runCli(['advise', '--statements', file, '--format', 'json', '--out', out], env());
+    expect(result.code, result.stderr).toBe(0);
+    const advice = JSON.parse(result.stdout) as AdviceJson;
+    expect(advice.statements.map((s) => s.status)).toEqual(['improved']);
+    expect(await readFile(out, 'utf8')).toMatch(/no statistics or value for \$2/);
+    // The victim's session is still there: side_effect() never ran.
+    await expect(victim.query('SELECT 1 AS one')).resolves.toEqual([{ one: 1 }]);
+  });
+
   it('advises a partial index from --statements, lists what it cannot use, and refuses a file with a syntax error', async () => {
     const file = await writeTempFile('hot.sql', [
       '-- hot paths',
