@@ -32,6 +32,7 @@ import { intOption } from './lib/options.js';
 import { assertExitedOk, runTimed } from './lib/run-timed.js';
 import { formatMs, median } from './lib/stats.js';
 import { formatTable } from './lib/table.js';
+import { newestMajor } from './lib/newest-major.js';
 
 const TABLES = 10;
 const CALLS = 5;
@@ -132,17 +133,6 @@ function hypopgInstalled() {
   } catch {
     return false;
   }
-}
-
-function newestMajor(resolveBinaries) {
-  for (let major = 30; major >= 13; major--) {
-    try {
-      return resolveBinaries(major).major;
-    } catch {
-      // Not installed: try the next one down.
-    }
-  }
-  return undefined;
 }
 
 process.exitCode = await main();

@@ -43,6 +43,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newestMajor } from './lib/newest-major.js';
 import pg from 'pg';
 import { intOption } from './lib/options.js';
 import { median } from './lib/stats.js';
@@ -154,18 +155,6 @@ async function main() {
     await server?.stop();
     await rm(work, { recursive: true, force: true });
   }
-}
-
-/** The newest major with binaries installed (pg-server-<major> aliases or the platform package). */
-function newestMajor(resolveBinaries) {
-  for (let major = 30; major >= 13; major--) {
-    try {
-      return resolveBinaries(major).major;
-    } catch {
-      // Not installed: try the next one down.
-    }
-  }
-  return undefined;
 }
 
 /** A `bench` database: pg_stat_statements, and `items` with ROWS rows, vacuumed so lookups are index(-only) hot. */

@@ -45,7 +45,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boolOption, intOption } from './lib/options.js';
 import { formatRatio, median } from './lib/stats.js';
-import { children, fmtMs as fmt, killAll, startScriptServer } from './lib/children.js';
+import { children, fmtMs as fmt, killAll, JSON_TARGET_SCRIPT, startScriptServer } from './lib/children.js';
 import { formatTable } from './lib/table.js';
 
 const TARGET_RPS_RATIO = 0.9;
@@ -57,18 +57,6 @@ const RSS_POLL_MS = 250;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = fileURLToPath(new URL('../bin/dbtune.js', import.meta.url));
-
-/** The target: one process, one event loop, a small JSON body for every request; prints its port. */
-const TARGET_SCRIPT = `
-import http from 'node:http';
-const body = JSON.stringify({ ok: true, service: 'bench', items: [1, 2, 3] });
-const server = http.createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-});
-server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`;
 
 /** Raw autocannon, defaults untouched: argv is url, connections, seconds, a path to resolve autocannon from. */
 const AUTOCANNON_SCRIPT = `
@@ -118,7 +106,7 @@ async function main() {
   };
   process.once('SIGINT', onSigint);
   try {
-    const { port } = await startScriptServer(TARGET_SCRIPT);
+    const { port } = await startScriptServer(JSON_TARGET_SCRIPT);
     const url = `http://127.0.0.1:${port}`;
     await runArm(process.execPath, ['--input-type=module', '-e', AUTOCANNON_SCRIPT, `${url}/hello`, String(connections), String(WARMUP_SECONDS), cli], WARMUP_SECONDS);
 

@@ -39,7 +39,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intOption } from './lib/options.js';
 import { formatRatio, median } from './lib/stats.js';
-import { children, fmtMs as fmt, killAll, startScriptServer } from './lib/children.js';
+import { children, fmtMs as fmt, killAll, JSON_TARGET_SCRIPT, startScriptServer } from './lib/children.js';
 import { formatTable } from './lib/table.js';
 
 const OVERRUN_MS = 60_000;
@@ -48,18 +48,6 @@ const CLOCK_TICKS = 100;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = fileURLToPath(new URL('../bin/dbtune.js', import.meta.url));
-
-/** The target: one process, one event loop, a small JSON body for every request; prints its port. */
-const TARGET_SCRIPT = `
-import http from 'node:http';
-const body = JSON.stringify({ ok: true, service: 'bench', items: [1, 2, 3] });
-const server = http.createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-});
-server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`;
 
 async function main() {
   const argv = process.argv.slice(2);
@@ -89,7 +77,7 @@ async function main() {
   };
   process.once('SIGINT', onSigint);
   try {
-    const { port } = await startScriptServer(TARGET_SCRIPT);
+    const { port } = await startScriptServer(JSON_TARGET_SCRIPT);
     const url = `http://127.0.0.1:${port}`;
     const scenario = path.join(work, 'scenario.yaml');
     await writeFile(scenario, `scenario: bench\ntarget: ${url}\nrequests: [{ name: hello, path: /hello }]\nstages: [{ users: ${users}, duration: ${duration}s }]\nthresholds: { success_rate: 0% }\n`);

@@ -26,6 +26,21 @@ export function startScriptServer(script, { args = [], env = process.env, cwd } 
   });
 }
 
+/**
+ * A trivial load target for {@link startScriptServer}: one process, one event loop, a small JSON
+ * body for every request; prints its port.
+ */
+export const JSON_TARGET_SCRIPT = `
+import http from 'node:http';
+const body = JSON.stringify({ ok: true, service: 'bench', items: [1, 2, 3] });
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
 /** Stops every tracked child (SIGKILL by PID). */
 export function killAll() {
   for (const child of children) {
