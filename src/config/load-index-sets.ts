@@ -3,7 +3,8 @@ import { parseQualifiedName, parseIdentifier, displayQualified } from '../sql/id
 import { parseColumnSpec } from './column-spec.js';
 import { checksFileSchema, indexSetSchema, type CheckEntry, type IndexEntry, type IndexKeyEntry, type IndexSetFile } from './index-set-schema.js';
 import { InputProblemsError, type Problem } from './problems.js';
-import { parseYamlSource, type YamlSource } from './yaml-source.js';
+import { fastYamlSource } from './fast-yaml-source.js';
+import type { YamlSource } from './yaml-source.js';
 import { zodIssuesToProblems } from './zod-problems.js';
 import { parseDuration } from './duration.js';
 import { loadPgParser, type PgParser } from '../sql/pg-parser.js';
@@ -11,18 +12,28 @@ import { validateFragment, type FragmentKind } from '../sql/fragment.js';
 import { describeReadError, readInputFile } from '../files/input-file.js';
 import { indexKey, type IndexDeclaration, type IndexKey, type IndexSet, type CheckDeclaration } from '../model/declaration.js';
 
-/** Reads and YAML-parses files; unreadable files and syntax errors become problems. */
-async function readYamlSources(files: readonly string[], problems: Problem[]): Promise<YamlSource[]> {
+/**
+ * How files are read: `fast` takes js-yaml's reading wherever it can (see
+ * fast-yaml-source.ts); `exact` is the `yaml` package's, whose positions and
+ * messages every problem is reported with.
+ */
+type Reading = 'fast' | 'exact';
+
+/** Reads and YAML-parses files; unreadable files and syntax errors become problems. `texts` keeps what was read for a second reading. */
+async function readYamlSources(files: readonly string[], problems: Problem[], reading: Reading, texts: Map<string, string>): Promise<YamlSource[]> {
   const sources: YamlSource[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readInputFile(file);
-    } catch (error) {
-      problems.push({ file, line: 0, col: 0, path: '', message: describeReadError(error) });
-      continue;
+    let text = texts.get(file);
+    if (text === undefined) {
+      try {
+        text = await readInputFile(file);
+      } catch (error) {
+        problems.push({ file, line: 0, col: 0, path: '', message: describeReadError(error) });
+        continue;
+      }
+      texts.set(file, text);
     }
-    const source = parseYamlSource(file, text);
+    const source = (reading === 'fast' ? fastYamlSource(file, text) : undefined) ?? (await import('./yaml-source.js')).parseYamlSource(file, text);
     if (source.syntaxProblems.length) {
       problems.push(...source.syntaxProblems.map((p) => ({ ...p, message: `YAML syntax error: ${p.message}` })));
       continue;
@@ -30,6 +41,21 @@ async function readYamlSources(files: readonly string[], problems: Problem[]): P
     sources.push(source);
   }
   return sources;
+}
+
+/**
+ * Loads the fast way; when anything is wrong, loads again the exact way, so
+ * that the problems reported are the same, at the same positions, however
+ * the file was first read. Each file is read from disk once.
+ */
+async function fastThenExact<T>(load: (reading: Reading, texts: Map<string, string>) => Promise<T>): Promise<T> {
+  const texts = new Map<string, string>();
+  try {
+    return await load('fast', texts);
+  } catch (error) {
+    if (!(error instanceof InputProblemsError)) throw error;
+    return await load('exact', texts);
+  }
 }
 
 /** Problems in the order the files were given, then by position. */
@@ -48,11 +74,15 @@ function noFiles(what: string): InputProblemsError {
  */
 export async function loadIndexSets(files: readonly string[]): Promise<IndexSet[]> {
   if (files.length === 0) throw noFiles('index-set');
+  return fastThenExact((reading, texts) => readIndexSets(files, reading, texts));
+}
+
+async function readIndexSets(files: readonly string[], reading: Reading, texts: Map<string, string>): Promise<IndexSet[]> {
   const problems: Problem[] = [];
   const sets: IndexSet[] = [];
   const seen = new Map<string, { declaration: IndexDeclaration }>();
 
-  for (const source of await readYamlSources(files, problems)) {
+  for (const source of await readYamlSources(files, problems, reading, texts)) {
     const parsed = indexSetSchema.safeParse(source.value ?? {});
     if (!parsed.success) {
       problems.push(...zodIssuesToProblems(parsed.error.issues, source, indexSetSchema as z.ZodType));
@@ -94,9 +124,13 @@ export interface CheckGroup {
  */
 export async function loadCheckFiles(files: readonly string[]): Promise<CheckGroup[]> {
   if (files.length === 0) throw noFiles('checks');
+  return fastThenExact((reading, texts) => readCheckFiles(files, reading, texts));
+}
+
+async function readCheckFiles(files: readonly string[], reading: Reading, texts: Map<string, string>): Promise<CheckGroup[]> {
   const problems: Problem[] = [];
   const groups: CheckGroup[] = [];
-  for (const source of await readYamlSources(files, problems)) {
+  for (const source of await readYamlSources(files, problems, reading, texts)) {
     const value = source.value;
     if (value && typeof value === 'object' && 'set' in value) {
       const parsed = indexSetSchema.safeParse(value);

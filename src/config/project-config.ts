@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { DbtuneError } from '../errors.js';
 import { describeReadError, readInputFile } from '../files/input-file.js';
 import { InputProblemsError } from './problems.js';
-import { parseYamlSource } from './yaml-source.js';
 import { zodIssuesToProblems } from './zod-problems.js';
 
 const duration = z.union([z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|min|h)?$/, 'a duration like 500ms, 30s or 10m'), z.number().nonnegative()]);
@@ -41,6 +40,8 @@ export async function loadProjectConfig(file: string | undefined): Promise<Proje
     if (!file && (error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new DbtuneError('USAGE', `config file ${path}: ${describeReadError(error)}`);
   }
+  // Loaded here, not at start-up: most runs have no config file, and the `yaml` package takes ~40 ms to load.
+  const { parseYamlSource } = await import('./yaml-source.js');
   const source = parseYamlSource(path, text);
   if (source.syntaxProblems.length) throw new InputProblemsError(source.syntaxProblems);
   const parsed = projectConfigSchema.safeParse(source.value ?? {});
