@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm run build`, run by `prepare` on install).
-import { main } from '../dist/cli/main.js';
+import module from 'node:module';
+
+// Node 22.1+ keeps compiled code between runs (NODE_DISABLE_COMPILE_CACHE=1 turns it off): a short
+// command spends much of its time compiling modules. Enabled before dist/ loads, so it covers it.
+module.enableCompileCache?.();
+const { main } = await import('../dist/cli/main.js');
 
 // `dbtune … | head`: the reader went away; stop quietly like other Unix tools.
 for (const stream of [process.stdout, process.stderr]) {

@@ -34,6 +34,9 @@ export function fastYamlSource(file: string, text: string): YamlSource | undefin
     problemAt(path, message) {
       return { file, ...linePos(lineStarts, offsetOf(root, path)), path: formatPath(path), message };
     },
+    positionOf(path) {
+      return linePos(lineStarts, offsetOf(root, path));
+    },
   };
 }
 

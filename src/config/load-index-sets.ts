@@ -189,10 +189,7 @@ function fragmentReader(parser: PgParser | undefined, source: YamlSource, proble
 }
 
 function toIndexSet(file: IndexSetFile, source: YamlSource, problems: Problem[], parser: PgParser | undefined): IndexSet {
-  const at = (path: Array<string | number>) => {
-    const p = source.problemAt(path, '');
-    return { file: p.file, line: p.line, col: p.col };
-  };
+  const at = (path: Array<string | number>) => ({ file: source.file, ...source.positionOf(path) });
   const fragment = fragmentReader(parser, source, problems);
   const indexes = file.indexes.map((entry, i) => toDeclaration(entry, file.set, at(['indexes', i]), (path, kind, text) => fragment(['indexes', i, ...path], kind, text)));
   const set: IndexSet = { name: file.set, file: source.file, indexes, checks: toChecks(file.checks ?? [], source, problems) };
@@ -201,10 +198,7 @@ function toIndexSet(file: IndexSetFile, source: YamlSource, problems: Problem[],
 }
 
 function toChecks(entries: readonly CheckEntry[], source: YamlSource, problems: Problem[]): CheckDeclaration[] {
-  const at = (path: Array<string | number>) => {
-    const p = source.problemAt(path, '');
-    return { file: p.file, line: p.line, col: p.col };
-  };
+  const at = (path: Array<string | number>) => ({ file: source.file, ...source.positionOf(path) });
   return entries.map((check, i) => {
     const declaration: CheckDeclaration = {
       name: check.name,

@@ -10,6 +10,8 @@ export interface YamlSource {
   syntaxProblems: Problem[];
   /** A problem positioned at `path`; `atKey` points at the key rather than its value. */
   problemAt(path: ReadonlyArray<string | number>, message: string, atKey?: boolean): Problem;
+  /** Where the node at `path` starts (a declaration's `source`). */
+  positionOf(path: ReadonlyArray<string | number>): { line: number; col: number };
 }
 
 /**
@@ -50,6 +52,9 @@ export function parseYamlSource(file: string, text: string): YamlSource {
     problemAt(path, message, atKey = false) {
       const offset = offsetOf(doc, path, atKey);
       return { file, ...position(offset), path: formatPath(path), message };
+    },
+    positionOf(path) {
+      return position(offsetOf(doc, path, false));
     },
   };
 }

@@ -32,7 +32,27 @@ export interface ConnectOptions {
 
 type PgModule = typeof import('pg');
 let pgModule: Promise<PgModule> | undefined;
-const loadPg = () => (pgModule ??= import('pg').then((m) => ((m as unknown as { default?: PgModule }).default ?? m)));
+const loadPg = () => (pgModule ??= importPg());
+
+/**
+ * `pg` asks at load time whether it runs in a Cloudflare Worker. Where
+ * `navigator` is missing (Node 20; Node 21+ defines it) it answers by
+ * constructing a fetch `Response`, which loads Node's whole fetch stack:
+ * about 30 ms of every command's start. For the length of the import,
+ * `navigator` is what Node 21+ itself defines.
+ */
+async function importPg(): Promise<PgModule> {
+  const lendNavigator = typeof (globalThis as { navigator?: unknown }).navigator === 'undefined';
+  if (lendNavigator) {
+    Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node.split('.')[0]}` }, configurable: true, writable: true });
+  }
+  try {
+    const m = await import('pg');
+    return (m as unknown as { default?: PgModule }).default ?? m;
+  } finally {
+    if (lendNavigator) delete (globalThis as { navigator?: unknown }).navigator;
+  }
+}
 
 /** Opens a session; connection problems become `CONNECTION_FAILED` (exit 3). */
 export async function connect(options: ConnectionOptions, connectOptions: ConnectOptions = {}): Promise<SqlSession> {

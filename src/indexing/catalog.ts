@@ -1,5 +1,6 @@
 import type { SqlSession } from '../db/client.js';
 import { qualifiedKey } from '../sql/identifiers.js';
+import { indexColumns, type RawColumn, type RawKeyDictionaries } from './catalog-columns.js';
 import { catalogSql } from './catalog-sql.js';
 import type { BuildProgress, CatalogRequest, CatalogSnapshot, LiveIndex, LiveIndexColumn, LiveTable } from './live-catalog.js';
 
@@ -10,15 +11,13 @@ import type { BuildProgress, CatalogRequest, CatalogSnapshot, LiveIndex, LiveInd
  */
 export async function readCatalog(session: SqlSession, request: CatalogRequest): Promise<CatalogSnapshot> {
   const rows = await session.query<{ snapshot: RawSnapshot }>(catalogSql(session.serverVersionNum), [
-    request.indexes.map((i) => i.schema),
-    request.indexes.map((i) => i.name),
-    request.tables.map((t) => t.schema),
-    request.tables.map((t) => t.name),
+    JSON.stringify(request.indexes.map((i) => [i.schema, i.name])),
+    JSON.stringify(request.tables.map((t) => [t.schema, t.name])),
     request.tableIndexes ?? false,
   ]);
   const raw = rows[0]!.snapshot;
-  const columns = raw.columns ?? {};
-  const toLiveIndex = (r: RawIndex) => liveIndex(r, columns[String(r.oid)] ?? []);
+  const columns = indexColumns(raw);
+  const toLiveIndex = (r: RawIndex) => liveIndex(r, columns.get(String(r.oid)) ?? []);
   const indexes = new Map<string, LiveIndex>();
   for (const r of raw.indexes ?? []) {
     const index = toLiveIndex(r);
@@ -48,11 +47,10 @@ export async function readCatalog(session: SqlSession, request: CatalogRequest):
   return { indexes, tables, pgCatalogFirst: raw.pg_catalog_first === true };
 }
 
-interface RawSnapshot {
+/** The catalog statement's one value; each index's columns come as key arrays and dictionaries (catalog-columns.ts). */
+interface RawSnapshot extends RawKeyDictionaries {
   pg_catalog_first: boolean | null;
   indexes: RawIndex[] | null;
-  /** Each index's columns in order, keyed by its OID (catalog-sql.ts, `index_columns`). */
-  columns: Record<string, RawColumn[]> | null;
   tables: Array<{
     schema: string;
     name: string;
@@ -64,9 +62,6 @@ interface RawSnapshot {
     indexes: RawIndex[] | null;
   }> | null;
 }
-
-/** [definition, is expression, indoption (key columns), opclass, its schema, the type's default, collation, table column, its collation] */
-type RawColumn = [string, boolean, number | null, string | null, string | null, boolean | null, string | null, string | null, string | null];
 
 interface RawIndex {
   schema: string;
