@@ -37,7 +37,7 @@ const majors = externalUrl ? ['external'] : (process.env.DBTUNE_TEST_PG_VERSIONS
  */
 const MAIN_MAJORS = ['13', '15', '17', '18'];
 const EVERY_MAJOR = ['explain'];
-const EDGE_MAJORS_ONLY = ['advise-build', 'apply-failures', 'check-role', 'connection-secrets', 'fragment-injection', 'loadtest-database-edges', 'safety', 'tls'];
+const EDGE_MAJORS_ONLY = ['advise-build', 'apply-analyze', 'apply-failures', 'check-role', 'connection-secrets', 'fragment-injection', 'loadtest-database-edges', 'safety', 'tls'];
 const NEWEST_ONLY = ['apply-schedule', 'embedded-server-env', 'hidden-builds', 'import', 'loadtest-locust-database', 'rebuild-leftover', 'report-text', 'verify-unverified', 'watch-wrong-database'];
 const ONLY_ON_MAJORS: Record<string, string[]> = {
   // pg_stat_statements_info and toplevel from 14, the statistics flush of 15, renamed columns and

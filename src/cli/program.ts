@@ -65,7 +65,10 @@ Examples:
         .description('Compare index sets with the live catalog: each index\'s state and the exact SQL apply would run. Changes nothing.')
         .argument('<files...>', 'index-set YAML files')
         .option('--rebuild-drift', 'plan rebuilds of drifted indexes (as apply --rebuild-drift would)')
-        .option('--no-analyze', 'leave ANALYZE out of --format sql'),
+        // Declared so that commander leaves `analyze` unset without a flag, and dbtune.yaml's `analyze: false` counts.
+        .addOption(new Option('--analyze').hideHelp())
+        .option('--no-analyze', 'leave ANALYZE out of --format sql')
+        .option('--always-analyze', 'in --format sql, ANALYZE every table that gets an index (as apply --always-analyze)'),
     ),
     'table (default), json, junit, markdown, sql (a runnable script)',
   )
@@ -83,19 +86,24 @@ Examples:
       connectionOptions(
         program
           .command('apply')
-          .description('Build missing indexes with CREATE INDEX CONCURRENTLY (never blocking writes), repair invalid leftovers, then ANALYZE. Idempotent.')
+          .description('Build missing indexes with CREATE INDEX CONCURRENTLY (never blocking writes), repair invalid leftovers, then ANALYZE where that adds statistics. Idempotent.')
           .argument('<files...>', 'index-set YAML files')
           .option('-j, --jobs <n>', "indexes built at once, on different tables; never two on one table (default: from the server's cores and the table sizes)")
           .option('--maintenance-work-mem <size>', 'session maintenance_work_mem of each build session (default: 512MB each for up to 2 builds at once, a share of 1GB for more)')
           .option('--max-parallel-maintenance-workers <n>', 'session max_parallel_maintenance_workers of every build (default: chosen per table with --jobs)')
           .option('--server-cores <n>', "the database server's CPU count, when dbtune cannot read it from the server (managed services)")
           .option('--rebuild-drift', 'rebuild indexes whose live definition differs (new index built first, then swapped in)')
-          .option('--no-analyze', 'skip ANALYZE of the tables that got new indexes'),
+          .addOption(new Option('--analyze').hideHelp())
+          .option('--no-analyze', 'never ANALYZE the tables that got new indexes')
+          .option('--always-analyze', 'ANALYZE every table that got a new index, even where its statistics are current'),
       ),
       'table (default), json, junit, markdown',
     ),
   )
     .addHelpText('after', `
+After the builds, a table is analyzed only where that adds statistics: an expression index (PostgreSQL gathers
+its statistics only during ANALYZE), or statistics missing or stale by autovacuum's rule; the others are
+reported as skipped, with why (--always-analyze analyzes them all, --no-analyze none).
 Every statement runs alone, outside any transaction. A failed build (say, a unique index over duplicates)
 is reported with PostgreSQL's error, its invalid leftover is dropped, and the other indexes still get built.
 Sessions that block a build are named on stderr; --lock-timeout and --max-wait bound the waiting.

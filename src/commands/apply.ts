@@ -2,6 +2,7 @@ import { loadIndexSets } from '../config/load-index-sets.js';
 import { parseDuration } from '../config/duration.js';
 import type { ProjectConfig } from '../config/project-config.js';
 import { DbtuneError } from '../errors.js';
+import type { AnalyzeMode } from '../indexing/execute/analyze-need.js';
 import { DEFAULT_BUILD_SETTINGS, type BuildSettings } from '../indexing/execute/settings.js';
 import { inspectIndexes } from '../indexing/inspect.js';
 import { planIndexes } from '../indexing/plan.js';
@@ -26,7 +27,9 @@ export interface ApplyOptions extends CommonOptions {
   lockTimeout?: string;
   maxWait?: string;
   lockWait?: string;
+  /** false with --no-analyze, true with --analyze (the default, over dbtune.yaml's `analyze: false`), unset without either. */
   analyze?: boolean;
+  alwaysAnalyze?: boolean;
   rebuildDrift?: boolean;
 }
 
@@ -63,7 +66,8 @@ export const run: CommandHandler<ApplyOptions> = async (files, options, context)
             ...(settings.serverCores !== undefined ? { server_cores: settings.serverCores } : {}),
             lock_timeout_ms: settings.lockTimeoutMs,
             max_wait_ms: settings.maxWaitMs,
-            analyze: settings.analyze,
+            analyze: settings.analyze !== 'never',
+            always_analyze: settings.analyze === 'always',
           },
         },
         context,
@@ -92,8 +96,24 @@ export function buildSettings(options: ApplyOptions, config: ProjectConfig): Bui
     ...(serverCores !== undefined ? { serverCores } : {}),
     lockTimeoutMs: durationOption('--lock-timeout', options.lockTimeout ?? fromConfig.lock_timeout, DEFAULT_BUILD_SETTINGS.lockTimeoutMs),
     maxWaitMs: durationOption('--max-wait', options.maxWait ?? fromConfig.max_wait, DEFAULT_BUILD_SETTINGS.maxWaitMs),
-    analyze: options.analyze ?? fromConfig.analyze ?? DEFAULT_BUILD_SETTINGS.analyze,
+    analyze: analyzeMode(options, config),
   };
+}
+
+/**
+ * --no-analyze (never), --always-analyze, or --analyze (where it adds
+ * statistics) override dbtune.yaml's `analyze` and `always_analyze`; the
+ * default is where it adds statistics.
+ */
+export function analyzeMode(options: Pick<ApplyOptions, 'analyze' | 'alwaysAnalyze'>, config: ProjectConfig): AnalyzeMode {
+  if (options.analyze === false && options.alwaysAnalyze) throw new DbtuneError('USAGE', '--no-analyze and --always-analyze contradict each other: give one of them');
+  if (options.analyze === false) return 'never';
+  if (options.alwaysAnalyze) return 'always';
+  if (options.analyze === true) return 'when-useful';
+  const fromConfig = config.apply ?? {};
+  if (fromConfig.analyze === false) return 'never';
+  if (fromConfig.always_analyze) return 'always';
+  return DEFAULT_BUILD_SETTINGS.analyze;
 }
 
 /** How long to wait for another dbtune run's lock; default 0 (fail at once, naming it). */

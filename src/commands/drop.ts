@@ -20,7 +20,7 @@ export interface DropOptions extends Pick<ApplyOptions, 'databaseUrl' | 'format'
 export const run: CommandHandler<DropOptions> = async (files, options, context) => {
   const config = await loadConfig(options);
   const format = outputFormat(options, config, ['sql'] as const);
-  const settings = { ...buildSettings({ ...options, jobs: '1' }, config), analyze: false };
+  const settings = { ...buildSettings({ ...options, jobs: '1' }, config), analyze: 'never' as const };
   const sets = await loadIndexSets(files);
   const declarations = sets.flatMap((s) => s.indexes);
   const connection = connectionOptions(options, config, context.io.env);
@@ -28,7 +28,7 @@ export const run: CommandHandler<DropOptions> = async (files, options, context) 
   try {
     if (options.dryRun || format === 'sql') {
       const plans = await planDrops(control, declarations);
-      if (format === 'sql') await write(context.io.stdout, planSqlScript(plans, false));
+      if (format === 'sql') await write(context.io.stdout, planSqlScript(plans, { mode: 'never' }));
       else await emitReport(planReport(plans, { version: control.serverVersion }, ['dry run: nothing was dropped']), format, context.io);
       return 'ok';
     }

@@ -20,7 +20,15 @@ export const projectConfigSchema = z
         lock_timeout: duration.meta({ description: 'lock_timeout of build sessions; 0 = wait. Default 0.' }).optional(),
         max_wait: duration.meta({ description: 'Cancel a build that waited this long on other sessions; 0 = no limit. Default 15m.' }).optional(),
         lock_wait: duration.meta({ description: 'How long to wait for another dbtune run to finish. Default 0.' }).optional(),
-        analyze: z.boolean().meta({ description: 'ANALYZE tables that got new indexes. Default true.' }).optional(),
+        analyze: z
+          .boolean()
+          .meta({ description: 'ANALYZE the tables that got new indexes where it adds statistics: an expression index, or statistics missing or stale by autovacuum\'s rule. false: never. Default true.' })
+          .optional(),
+        always_analyze: z.boolean().meta({ description: 'ANALYZE every table that got a new index, even where its statistics are current. Default false.' }).optional(),
+      })
+      .refine((apply) => !(apply.analyze === false && apply.always_analyze === true), {
+        message: 'contradicts analyze: false; keep one of them',
+        path: ['always_analyze'],
       })
       .optional(),
   })

@@ -83,7 +83,7 @@ export function createApplyProgress(stream: NodeJS.WritableStream, options: { tt
         break;
       }
       case 'analyze':
-        line(`ANALYZE ${displayQualified(event.table)}`);
+        line(event.skipped ? paint.dim(`no ANALYZE of ${displayQualified(event.table)}: ${event.reason}`) : `ANALYZE ${displayQualified(event.table)} (${event.reason})`);
         break;
     }
   };

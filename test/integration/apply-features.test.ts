@@ -3,17 +3,18 @@ import { indexDef, runCli, useTestDatabase, writeTempFile } from '../support/dat
 
 const db = useTestDatabase();
 
+/** Autovacuum is off for these tables: none is analyzed before apply, so which ANALYZE runs is known. */
 async function seed() {
   for (const sql of [
-    'CREATE TABLE conversations (id bigserial PRIMARY KEY, user_id int NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), title text)',
+    'CREATE TABLE conversations (id bigserial PRIMARY KEY, user_id int NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), title text) WITH (autovacuum_enabled = off)',
     "INSERT INTO conversations (user_id, created_at) SELECT g % 500, now() - g * interval '1 minute' FROM generate_series(1, 20000) g",
-    'CREATE TABLE profiles (id serial PRIMARY KEY, handle text NOT NULL, email text)',
+    'CREATE TABLE profiles (id serial PRIMARY KEY, handle text NOT NULL, email text) WITH (autovacuum_enabled = off)',
     "INSERT INTO profiles (handle, email) SELECT 'User' || g, 'u' || g || '@example.com' FROM generate_series(1, 5000) g",
-    'CREATE TABLE leads (id serial PRIMARY KEY, tenant_id int, status text, created_at timestamptz DEFAULT now())',
+    'CREATE TABLE leads (id serial PRIMARY KEY, tenant_id int, status text, created_at timestamptz DEFAULT now()) WITH (autovacuum_enabled = off)',
     "INSERT INTO leads (tenant_id, status) SELECT g % 50, (ARRAY['open','closed','won'])[g % 3 + 1] FROM generate_series(1, 9000) g",
-    'CREATE TABLE events (id serial PRIMARY KEY, payload jsonb, at tsrange, seen_at timestamptz DEFAULT now())',
+    'CREATE TABLE events (id serial PRIMARY KEY, payload jsonb, at tsrange, seen_at timestamptz DEFAULT now()) WITH (autovacuum_enabled = off)',
     "INSERT INTO events (payload, at) SELECT jsonb_build_object('kind', g % 7), tsrange(now()::timestamp, now()::timestamp + interval '1 hour') FROM generate_series(1, 3000) g",
-    'CREATE TABLE orders (id serial PRIMARY KEY, customer_id int, total numeric, status text, code text)',
+    'CREATE TABLE orders (id serial PRIMARY KEY, customer_id int, total numeric, status text, code text) WITH (autovacuum_enabled = off)',
     "INSERT INTO orders (customer_id, total, status, code) SELECT g % 300, g, 'paid', 'c' || g FROM generate_series(1, 6000) g",
   ]) {
     await db.query(sql);
@@ -75,11 +76,20 @@ describe('apply builds every supported index feature', () => {
     const file = await writeTempFile('features.yaml', FEATURES);
     const first = await runCli(['apply', file, '--json', '--jobs', '3'], { DATABASE_URL: db.url });
     expect(first.code, first.stderr).toBe(0);
-    const report = JSON.parse(first.stdout) as { passed: boolean; indexes: Array<{ name: string; action: string; statements: string[] }>; analyzed: string[] };
+    const report = JSON.parse(first.stdout) as {
+      passed: boolean;
+      indexes: Array<{ name: string; action: string; statements: string[] }>;
+      analyzed: string[];
+      analyze_skipped: Array<{ table: string; reason: string }>;
+    };
     expect(report.passed).toBe(true);
     expect(report.indexes.map((i) => i.action)).toEqual(Array(11).fill('created'));
     expect(report.indexes.every((i) => i.statements.length === 1 && i.statements[0]!.startsWith('CREATE'))).toBe(true);
+    // None was analyzed before: all five are, profiles (lower(handle)) for its expression index first of all.
     expect(report.analyzed.sort()).toEqual(['public.conversations', 'public.events', 'public.leads', 'public.orders', 'public.profiles']);
+    expect(report.analyze_skipped).toEqual([]);
+    expect(first.stderr).toMatch(/^ANALYZE public\.profiles \(an expression index: /m);
+    for (const table of ['conversations', 'events', 'leads', 'orders']) expect(first.stderr).toMatch(new RegExp(`^ANALYZE public\\.${table} \\(never analyzed\\)$`, 'm'));
 
     const expected: Record<string, RegExp> = {
       idx_conv_user_created: /USING btree \(user_id, created_at DESC\)$/,
@@ -107,6 +117,7 @@ describe('apply builds every supported index feature', () => {
     expect(again.indexes.map((i) => i.action)).toEqual(Array(11).fill('exists'));
     expect(again.indexes.flatMap((i) => i.statements)).toEqual([]);
     expect(again.analyzed).toEqual([]);
+    expect(again.analyze_skipped).toEqual([]);
 
     const plan = await runCli(['plan', file, '--json'], { DATABASE_URL: db.url });
     expect(plan.code).toBe(0);

@@ -21,8 +21,12 @@ describe('apply settings: flags override dbtune.yaml, which overrides the defaul
   });
 
   it.each([
-    ['config only', {}, { apply: { jobs: 4, maintenance_work_mem: '1GB', max_wait: '10m', lock_timeout: '5s', analyze: false } }, { jobs: 4, maintenanceWorkMem: '1GB', maxWaitMs: 600_000, lockTimeoutMs: 5000, analyze: false }],
-    ['flag over config', { jobs: '8', maxWait: '0', analyze: true }, { apply: { jobs: 4, max_wait: '10m', analyze: false } }, { jobs: 8, maxWaitMs: 0, analyze: true }],
+    ['config only', {}, { apply: { jobs: 4, maintenance_work_mem: '1GB', max_wait: '10m', lock_timeout: '5s', analyze: false } }, { jobs: 4, maintenanceWorkMem: '1GB', maxWaitMs: 600_000, lockTimeoutMs: 5000, analyze: 'never' }],
+    ['flag over config', { jobs: '8', maxWait: '0', analyze: true }, { apply: { jobs: 4, max_wait: '10m', analyze: false } }, { jobs: 8, maxWaitMs: 0, analyze: 'when-useful' }],
+    ['always_analyze in config', {}, { apply: { always_analyze: true } }, { analyze: 'always' }],
+    ['--always-analyze over analyze: false', { alwaysAnalyze: true }, { apply: { analyze: false } }, { analyze: 'always' }],
+    ['--no-analyze over always_analyze', { analyze: false }, { apply: { always_analyze: true } }, { analyze: 'never' }],
+    ['--analyze over always_analyze', { analyze: true }, { apply: { always_analyze: true } }, { analyze: 'when-useful' }],
     ['numbers as milliseconds in config', {}, { apply: { lock_timeout: 250 } }, { lockTimeoutMs: 250 }],
   ])('%s', (_label, flags, config, expected) => {
     expect(buildSettings(flags, config)).toMatchObject(expected);
@@ -36,6 +40,7 @@ describe('apply settings: flags override dbtune.yaml, which overrides the defaul
     [{ maxWait: 'soon' }],
     [{ lockTimeout: '-1s' }],
     [{ maxParallelMaintenanceWorkers: '2.5' }],
+    [{ analyze: false, alwaysAnalyze: true }],
   ])('rejects %j as bad usage', (flags) => {
     expect(() => buildSettings(flags, {})).toThrow(DbtuneError);
     try {
@@ -62,6 +67,13 @@ describe('dbtune.yaml', () => {
       [4, 3, 'apply.maintenace_work_mem'],
     ]);
     expect((error as InputProblemsError).problems[2]!.message).toMatch(/did you mean "maintenance_work_mem"/);
+  });
+
+  it('refuses analyze: false with always_analyze: true, at the second key', async () => {
+    const file = await configFile('apply:\n  analyze: false\n  always_analyze: true\n');
+    const error = await loadProjectConfig(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputProblemsError);
+    expect((error as InputProblemsError).problems.map((p) => [p.line, p.path, p.message])).toEqual([[3, 'apply.always_analyze', 'contradicts analyze: false; keep one of them']]);
   });
 });
 

@@ -39,7 +39,7 @@ describe('executePlans: build sessions', () => {
   it('builds everything on the one session a role at its connection limit allows, when sessions that open together would all be refused', async () => {
     const plans = ['a', 'b', 'c'].map((t) => planIndex(declaration({ name: `idx_${t}`, table: { schema: 'public', name: t } }), { status: 'absent', reason: 'absent' }));
     const events: ApplyEvent[] = [];
-    const run = await executePlans(session(1), roleWithLimit(2, 1), plans, { ...DEFAULT_BUILD_SETTINGS, jobs: 3, analyze: false, pollIntervalMs: 10 }, {
+    const run = await executePlans(session(1), roleWithLimit(2, 1), plans, { ...DEFAULT_BUILD_SETTINGS, jobs: 3, analyze: 'never', pollIntervalMs: 10 }, {
       signal: new AbortController().signal,
       onEvent: (event) => events.push(event),
     });

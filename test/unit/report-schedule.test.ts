@@ -20,6 +20,7 @@ function run(refused: RefusedSetting[] = []): ExecutionResult {
   return {
     indexes: [{ plan, action: 'created', reason: 'built', executed: plan.statements.map((s) => s.sql), durationMs: 1200, parallelWorkers: 1 }],
     analyzed: [],
+    analyzeSkipped: [],
     analyzeFailures: [],
     interrupted: false,
     schedule: { choice, capacity, groups, workersByTable: new Map([['public.orders', 1], ['public.items', 0]]), refused },
@@ -47,7 +48,7 @@ describe("apply's report shows the build schedule in every format", () => {
   });
 
   it('has no schedule when nothing was built', () => {
-    const report = executionReport('apply', { indexes: [], analyzed: [], analyzeFailures: [], interrupted: false }, { version: '18.1' }, {});
+    const report = executionReport('apply', { indexes: [], analyzed: [], analyzeSkipped: [], analyzeFailures: [], interrupted: false }, { version: '18.1' }, {});
     expect(report.notes).toEqual([]);
     expect(report.document).not.toHaveProperty('schedule');
   });

@@ -1,16 +1,16 @@
 import type { SqlSession } from '../../db/client.js';
-import type { QualifiedName } from '../../sql/identifiers.js';
 import { pgErrorFields } from '../../errors.js';
 import { tableKey } from '../../model/declaration.js';
-import { analyzeSql } from '../index-sql.js';
 import type { IndexPlan, PlannedStatement } from '../plan.js';
 import { assertPlannedStatements } from '../statement-check.js';
+import { analyzeTouched, plannedTables, type Analysis, type AnalyzeContext } from './analyze-touched.js';
 import { describeChoice } from './build-parallelism.js';
 import { failureReason } from './classify-failure.js';
 import { dropLeftover, settlePartialRebuild } from './cleanup.js';
 import type { AppliedAction, AppliedIndex, ApplyEvent, BuildSchedule, ExecutionResult, RunningBuild } from './results.js';
 import { chooseSchedule, groupByTable, openBuildSessions, startWorkers } from './scheduler.js';
 import { briefLockTimeoutMs, configureBuildSession, sessionMaintenanceWorkMem, setLockTimeout, setParallelWorkers, type BuildSettings, type RefusedSetting } from './settings.js';
+import { tryReadTableStatistics } from './table-statistics.js';
 import { monitorWaits } from './wait-monitor.js';
 
 const SUCCESS_REASONS: Partial<Record<IndexPlan['action'], string>> = {
@@ -84,6 +84,16 @@ export async function executePlans(
       });
     }
   }
+
+  // Whether ANALYZE adds statistics depends on them as they were before the builds: read now, in one query.
+  const analysis: Analysis = { analyzed: [], analyzeSkipped: [], analyzeFailures: [] };
+  const analyzeContext: AnalyzeContext = {
+    mode: settings.analyze,
+    statistics: settings.analyze === 'when-useful' ? await tryReadTableStatistics(control, [...plannedTables(plans).values()].map((t) => t.table), (message) => onEvent({ type: 'notice', message })) : undefined,
+    analysis,
+    onEvent,
+    signal,
+  };
 
   // A role-level statement_timeout (common on managed services) must not cut ANALYZE of a big table short.
   await control.query("SELECT set_config('statement_timeout', '0', false)");
@@ -164,7 +174,6 @@ export async function executePlans(
     return result;
   };
 
-  const analysis: Pick<ExecutionResult, 'analyzed' | 'analyzeFailures'> = { analyzed: [], analyzeFailures: [] };
   const openConfigured = async () => {
     const session = await openBuildSession();
     try {
@@ -193,7 +202,7 @@ export async function executePlans(
     runPlan,
     finish,
     // A table's ANALYZE runs as soon as its last build ends, beside the builds still running, instead of all at the end.
-    afterGroup: settings.analyze ? (session, group) => analyzeTouched(session, group.flatMap((p) => results.get(p) ?? []), analysis, onEvent, signal) : undefined,
+    afterGroup: settings.analyze !== 'never' ? (session, group) => analyzeTouched(session, group.flatMap((p) => results.get(p) ?? []), analyzeContext) : undefined,
   });
 
   // Wakes the monitor the moment the last build ends, instead of after a full poll interval.
@@ -216,42 +225,11 @@ export async function executePlans(
   }
 
   // Tables whose group did not finish on its session (a lost connection) are analyzed here.
-  if (settings.analyze && !signal.aborted) await analyzeTouched(control, results.values(), analysis, onEvent, signal);
-  const { analyzed, analyzeFailures } = analysis;
+  if (settings.analyze !== 'never' && !signal.aborted) await analyzeTouched(control, results.values(), analyzeContext);
   return {
     indexes: plans.map((p) => results.get(p)!),
-    analyzed,
-    analyzeFailures,
+    ...analysis,
     interrupted: signal.aborted,
     ...(schedule ? { schedule: { ...schedule, refused: [...refusedSettings.values()] } } : {}),
   };
-}
-
-/** ANALYZE each table that got a new index and is not analyzed yet, so the planner knows it at once. */
-async function analyzeTouched(
-  session: SqlSession,
-  results: Iterable<AppliedIndex>,
-  analysis: Pick<ExecutionResult, 'analyzed' | 'analyzeFailures'>,
-  onEvent: (event: ApplyEvent) => void,
-  signal: AbortSignal,
-): Promise<void> {
-  const done = new Set([...analysis.analyzed, ...analysis.analyzeFailures.map((f) => f.table)].map(tableKey));
-  const touched = new Map<string, QualifiedName>();
-  for (const r of results) {
-    const key = tableKey(r.plan.declaration.table);
-    if ((r.action === 'created' || r.action === 'repaired') && !done.has(key)) touched.set(key, r.plan.declaration.table);
-  }
-  for (const table of touched.values()) {
-    if (signal.aborted) break;
-    onEvent({ type: 'analyze', table });
-    try {
-      await session.query(analyzeSql(table));
-      analysis.analyzed.push(table);
-    } catch (error) {
-      // A lost build session leaves the table to the control session's pass at the end.
-      if (session.broken) break;
-      // The indexes are built; stale statistics are worth a warning, not a failed run.
-      analysis.analyzeFailures.push({ table, error: pgErrorFields(error) });
-    }
-  }
 }

@@ -44,12 +44,15 @@ export type ApplyEvent =
   | { type: 'waiting'; plan: IndexPlan; blockers: BlockingSession[]; waitedMs: number; onOwnBuilds: boolean }
   | { type: 'cancelling'; plan: IndexPlan; reason: string }
   | { type: 'done'; result: AppliedIndex }
-  | { type: 'analyze'; table: QualifiedName }
+  /** ANALYZE of a table that got an index is starting, or (`skipped`) not needed, and why. */
+  | { type: 'analyze'; table: QualifiedName; reason: string; skipped: boolean }
   | { type: 'notice'; message: string };
 
 export interface ExecutionResult {
   indexes: AppliedIndex[];
   analyzed: QualifiedName[];
+  /** Tables that got an index but no ANALYZE, since it would add no statistics (analyze-need.ts). */
+  analyzeSkipped: Array<{ table: QualifiedName; reason: string }>;
   /** Tables whose ANALYZE failed (a warning: the indexes themselves are fine). */
   analyzeFailures: Array<{ table: QualifiedName; error: PgErrorFields }>;
   interrupted: boolean;

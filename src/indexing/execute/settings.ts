@@ -1,5 +1,6 @@
 import type { SqlSession } from '../../db/client.js';
 import { pgErrorFields } from '../../errors.js';
+import type { AnalyzeMode } from './analyze-need.js';
 
 /** Session settings and budgets for builds. */
 export interface BuildSettings {
@@ -17,8 +18,8 @@ export interface BuildSettings {
   maxWaitMs: number;
   /** `lock_timeout` while dropping the leftover of a failed build, ms. Default 60 s. */
   cleanupTimeoutMs: number;
-  /** ANALYZE each table that got a new index. Default true. */
-  analyze: boolean;
+  /** ANALYZE of the tables that got a new index: where it adds statistics (default), always, or never. */
+  analyze: AnalyzeMode;
   /** How often to read progress, ms. Default 500. */
   pollIntervalMs: number;
 }
@@ -27,7 +28,7 @@ export const DEFAULT_BUILD_SETTINGS: BuildSettings = {
   lockTimeoutMs: 0,
   maxWaitMs: 15 * 60_000,
   cleanupTimeoutMs: 60_000,
-  analyze: true,
+  analyze: 'when-useful',
   pollIntervalMs: 500,
 };
 
