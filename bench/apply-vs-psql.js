@@ -28,6 +28,10 @@
  * merge, and one build's single-threaded phases (validation scan, snapshot
  * waits) overlap another's sort.
  *
+ * The builds are CPU-bound, so the bench also prints the CPU seconds the
+ * machine spent during each arm and the floor that implies: no schedule of
+ * an arm's work finishes in less than its CPU seconds / cores.
+ *
  * Arms are interleaved and their order rotates each round, so that drift on a
  * shared, noisy machine (and cache warmth) hits all arms alike; only ratios
  * from one run are comparable. The ratio depends on the core count, the
@@ -36,7 +40,7 @@
  *   npm run build && node bench/apply-vs-psql.js [--rows 1500000] [--rounds 5] [--no-jobs4]
  *   (or BENCH_ROWS, BENCH_ROUNDS, BENCH_JOBS4=0)
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -172,6 +176,7 @@ async function compare(server, { rows, rounds, withJobs4, work, setFile, sqlFile
         .map((extra) => ({ label: `dbtune ${extra}`, run: () => runDbtune(server.url, setFile, work, extra.split(/\s+/), schedules, `dbtune ${extra}`) })),
     ];
     const times = arms.map(() => []);
+    const cpu = arms.map(() => []); // CPU seconds the whole machine spent during each arm (Linux), see machineCpuSeconds
     const schedules = new Map(); // what each dbtune arm's apply chose (its JSON `schedule`), once per arm
     let reference; // index definitions the psql arm produced: every arm must build exactly these
     const perRound = [];
@@ -180,12 +185,15 @@ async function compare(server, { rows, rounds, withJobs4, work, setFile, sqlFile
       const row = [String(round + 1), order.map((i) => arms[i].label).join(' → ')];
       for (const i of order) {
         await resetState(client);
+        const cpuBefore = machineCpuSeconds();
         const ms = await arms[i].run();
+        const cpuAfter = machineCpuSeconds();
+        if (cpuBefore !== undefined && cpuAfter !== undefined) cpu[i].push(cpuAfter - cpuBefore);
         const definitions = await builtIndexes(client);
         if (arms[i].label === 'psql') reference ??= definitions;
         if (reference && definitions !== reference) throw new Error(`${arms[i].label} built different indexes:\n${definitions}\npsql built:\n${reference}`);
         times[i].push(ms);
-        process.stderr.write(`  round ${round + 1}: ${arms[i].label} ${(ms / 1000).toFixed(2)} s\n`);
+        process.stderr.write(`  round ${round + 1}: ${arms[i].label} ${(ms / 1000).toFixed(2)} s${cpu[i].length > round ? `, ${cpu[i][round].toFixed(1)} CPU s` : ''}\n`);
       }
       row.push(...arms.map((_, i) => seconds(times[i][round])), ...arms.slice(1).map((_, j) => formatRatio(times[j + 1][round] / times[0][round])));
       perRound.push(row);
@@ -203,6 +211,16 @@ async function compare(server, { rows, rounds, withJobs4, work, setFile, sqlFile
     const paired = median(perRoundRatios);
     console.log();
     for (const [label, schedule] of schedules) console.log(`${label} schedule: ${schedule}`);
+    if (cpu.every((c) => c.length === rounds)) {
+      // The work each arm makes the machine do, whoever does it (postgres backends and workers, psql, node).
+      // On N cores an arm cannot finish in less than its CPU seconds / N: with the psql arm's wall time
+      // that bounds the ratio any scheduling of the same work can reach on this machine.
+      const cores = availableParallelism();
+      const cpuMedians = cpu.map((c) => median(c));
+      console.log(`CPU seconds per arm, machine-wide (medians): ${arms.map((a, i) => `${a.label} ${cpuMedians[i].toFixed(1)}`).join(', ')}; ` +
+        `psql's arm kept ${(cpuMedians[0] / (medians[0] / 1000)).toFixed(2)} of ${cores} cores busy`);
+      console.log(`floor on ${cores} cores, all busy with ${arms[1].label}'s work: ${formatRatio(cpuMedians[1] / cores / (medians[0] / 1000))} of psql's time`);
+    }
     console.log(
       `dbtune / psql, median of per-round ratios: ${formatRatio(paired)} (target ≤ ${TARGET_RATIO}×) ${paired <= TARGET_RATIO ? 'OK' : 'OVER TARGET'}; ` +
         `per-round ratios ${formatRange(perRoundRatios)}; ratio of medians ${formatRatio(ratio)}`,
@@ -311,6 +329,21 @@ async function runDbtune(url, setFile, cwd, extraArgs, schedules, label) {
     throw new Error(`dbtune apply created ${created} of ${INDEXES.length} indexes: ${report.indexes.map((i) => `${i.name} ${i.action}`).join(', ')}`);
   }
   return result.ms;
+}
+
+/**
+ * CPU seconds all processes of the machine have used so far (user, nice,
+ * system, irq, softirq, steal from /proc/stat; not idle or I/O wait), or
+ * undefined where there is no /proc. Machine-wide on purpose: the arms'
+ * work runs in postgres processes the bench does not own.
+ */
+function machineCpuSeconds() {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    return (user + nice + system + irq + softirq + steal) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
 }
 
 function formatRange(values) {

@@ -1,6 +1,7 @@
 import { displayIdent, displayQualified } from '../sql/identifiers.js';
 import type { Advice, AdvisedIndex } from './advise.js';
 import { keyText } from './candidates.js';
+import { withThousands } from '../text/thousands.js';
 
 /**
  * The advised indexes as an index-set file (PRODUCT.md's format), a comment above each index
@@ -71,11 +72,11 @@ function why(ix: AdvisedIndex, advice: Advice): string[] {
 }
 
 function fmtMs(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms).toLocaleString('en-US')} ms`;
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${withThousands(ms)} ms`;
 }
 
 export function fmtCost(n: number): string {
-  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+  return n >= 100 ? withThousands(n) : n.toFixed(2);
 }
 
 export function pct(share: number): string {

@@ -16,6 +16,7 @@ import { colorWanted, emitReport, write } from '../report/emit.js';
 import { ansiPaint, plainPaint } from '../report/render-table.js';
 import type { CommandContext, CommandHandler, CommandOutcome } from './context.js';
 import { parseIntOption } from './shared.js';
+import { withThousands } from '../text/thousands.js';
 
 export interface DemoOptions {
   quick?: boolean;
@@ -149,7 +150,7 @@ async function createAndSeed(server: EmbeddedServer, size: ReturnType<typeof see
     if (signal.aborted) throw new DbtuneError('INTERRUPTED', 'interrupted before seeding');
     const total = Object.values(size).reduce((a, b) => a + b, 0);
     const started = performance.now();
-    await write(io.stdout, `Seeding ${total.toLocaleString('en-US')} rows (users, conversations, messages, expenses, leads, events) with generate_series…\n`);
+    await write(io.stdout, `Seeding ${withThousands(total)} rows (users, conversations, messages, expenses, leads, events) with generate_series…\n`);
     await seedDemo(session, size);
     if (signal.aborted) throw new DbtuneError('INTERRUPTED', 'interrupted while seeding');
     await write(io.stdout, `Seeded in ${((performance.now() - started) / 1000).toFixed(1)} s.\n`);

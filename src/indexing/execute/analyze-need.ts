@@ -1,3 +1,5 @@
+import { withThousands } from '../../text/thousands.js';
+
 /**
  * Whether ANALYZE after a build adds statistics the planner would not have
  * otherwise. A new index is visible to the planner at once, and column
@@ -86,5 +88,5 @@ export function autoanalyzeLimit(statistics: Pick<TableStatistics, 'reltuples' |
 }
 
 function count(n: number): string {
-  return n.toLocaleString('en-US');
+  return withThousands(n);
 }
