@@ -18,6 +18,9 @@
  *               from dist/, against the same loop function, in this process:
  *               no process start, no config lookup, no report rendering.
  *
+ * Both arms connect with sslmode=disable (the embedded server has no TLS),
+ * so each opens one connection.
+ *
  * On loopback a round trip costs well under a millisecond, which flatters
  * the loop; `--rtt-ms N` routes both arms through a proxy that adds N ms to
  * each round trip (lib/latency-proxy.js), as a database across a network would.
@@ -164,6 +167,12 @@ async function compare(server, { rounds, inProcessRounds, tables, rttMs, indexes
       proxied.port = String(proxy.port);
       url = proxied.href;
     }
+    // Both arms connect the same way: in plain text, as the loop's client does by default. Under
+    // dbtune's default (sslmode=prefer) a server without TLS costs it a second connection, since
+    // node-postgres cannot go on in plain text on the one the server declined, as libpq does.
+    const plain = new URL(url);
+    plain.searchParams.set('sslmode', 'disable');
+    url = plain.href;
     console.log(`network: ${rttMs > 0 ? `both arms through a proxy adding ${rttMs} ms per round trip` : 'loopback, direct (add --rtt-ms N to simulate a network)'}`);
 
     const stats = await enableStatementStats(admin);
