@@ -5,9 +5,16 @@ import { describeKeys, fmtBytes, fmtCost, pct } from './set-yaml.js';
 
 /** advise's reasoning as a report: the advised indexes, then a verdict for every statement. */
 
+/** What became of --out: written, or not and why (nothing advised). */
+export interface OutFile {
+  file: string;
+  written: boolean;
+  skipped?: string;
+}
+
 const STATUS: Record<StatementStatus, RowStatus> = { improved: 'pass', served: 'info', no_gain: 'skip', unusable: 'warn' };
 
-export function adviseReport(advice: Advice, context: { source: string; minImprovement: number; notes?: string[]; out?: string }): Report {
+export function adviseReport(advice: Advice, context: { source: string; minImprovement: number; notes?: string[]; out?: OutFile }): Report {
   const short = (q: string) => {
     const one = q.replace(/\s+/g, ' ').trim();
     return one.length > 90 ? `${one.slice(0, 87)}…` : one;
@@ -47,7 +54,9 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
     ...(context.notes ?? []),
     advice.scoring.detail,
   ];
-  if (context.out) notes.push(`index set written to ${context.out}: review it, then dbtune plan / apply / verify`);
+  const out = context.out;
+  if (out?.written) notes.push(`index set written to ${out.file}: review it, then dbtune plan / apply / verify`);
+  else if (out) notes.push(`--out ${out.file} not written: ${out.skipped ?? 'nothing to write'}`);
   return {
     command: 'advise',
     title: 'dbtune advise',
@@ -93,7 +102,7 @@ export function adviseReport(advice: Advice, context: { source: string; minImpro
       candidates: advice.candidates,
       evaluations: advice.evaluations,
       workload_cost: advice.workloadCost,
-      ...(context.out ? { out: context.out } : {}),
+      ...(out ? { out: out.file, out_written: out.written, ...(out.skipped ? { out_skipped: out.skipped } : {}) } : {}),
     },
   };
 }

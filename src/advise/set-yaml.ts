@@ -1,3 +1,4 @@
+import { DbtuneError } from '../errors.js';
 import { displayIdent, displayQualified } from '../sql/identifiers.js';
 import type { Advice, AdvisedIndex } from './advise.js';
 import { keyText } from './candidates.js';
@@ -8,6 +9,8 @@ import { withThousands } from '../text/thousands.js';
  * saying why it is there. Strings are written as JSON strings, which YAML reads as they are.
  */
 export function renderIndexSet(advice: Advice, setName: string): string {
+  // dbtune refuses an index set without an index: never write one it cannot read back.
+  if (!advice.indexes.length) throw new DbtuneError('INTERNAL', 'no index was advised: there is no index set to write');
   const q = (s: string) => JSON.stringify(s);
   const lines = [
     `# Written by dbtune advise. Costs are PostgreSQL's generic-plan estimates with ${advice.scoring.mode === 'hypopg' ? 'hypothetical (HypoPG)' : 'really built (--build)'} indexes;`,

@@ -269,7 +269,7 @@ Examples:
         .option('--from <results.json>', 'advise for the statements a saved loadtest --out result watched (its scenario needs `database:`), weighted by their calls in its stages')
         .option('--statements <file>', 'advise for the statements in this SQL file instead (each weighted as one call)')
         .option('--min-improvement <percent>', "keep an index only if it cuts some statement's cost by this much (default 50%)")
-        .option('--out <file>', 'write the advised indexes as an index set (YAML) for plan / apply / verify')
+        .option('--out <file>', 'write the advised indexes as an index set (YAML) for plan / apply / verify; nothing is written when no index is advised')
         .option('--force', 'overwrite the --out file if it exists')
         .option('--build', 'score candidates by really building each (CREATE INDEX CONCURRENTLY, EXPLAIN, DROP INDEX CONCURRENTLY): only on a disposable database, e.g. a staging copy'),
     ),

@@ -1,10 +1,13 @@
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { DbtuneError } from '../errors.js';
 import { describeReadError, readInputFile } from '../files/input-file.js';
 import { checkEditableOutput, writeOutputFile } from '../files/output-file.js';
 import { InputProblemsError } from '../config/problems.js';
-import { emitReport } from '../report/emit.js';
+import { emitReport, write } from '../report/emit.js';
 import { loadPgParser } from '../sql/pg-parser.js';
+import { stripControl } from '../text/safe-text.js';
+import type { OutFile } from '../advise/advise-report.js';
 import type { CommandHandler } from './context.js';
 import { connectionOptions, loadConfig, openSession, outputFormat, parseIntOption, type CommonOptions } from './shared.js';
 
@@ -70,17 +73,28 @@ export const run: CommandHandler<AdviseCommandOptions> = async (_args, options, 
       : undefined;
     const advice = await advise(session, workload, { minImprovement, ...(build ? { build } : {}) });
     const { adviseReport } = await import('../advise/advise-report.js');
+    let out: OutFile | undefined;
     if (options.out) {
-      const { renderIndexSet } = await import('../advise/set-yaml.js');
-      const setName = path.basename(options.out).replace(/\.ya?ml$/i, '') || 'advised';
-      await writeOutputFile(options.out, renderIndexSet(advice, setName), 'index-set');
+      // An index set needs at least one index (config/index-set-schema.ts): with none advised, a
+      // file dbtune itself would refuse is not written; an existing one (--force) is left as it was.
+      if (advice.indexes.length === 0) {
+        const existed = await lstat(options.out).then(() => true, () => false);
+        const skipped = `no index was advised, and an index set needs at least one${existed ? `; the existing ${options.out} was left as it was` : ''}`;
+        out = { file: options.out, written: false, skipped };
+        await write(io.stderr, stripControl(`--out ${options.out} not written: ${skipped}\n`));
+      } else {
+        const { renderIndexSet } = await import('../advise/set-yaml.js');
+        const setName = path.basename(options.out).replace(/\.ya?ml$/i, '') || 'advised';
+        await writeOutputFile(options.out, renderIndexSet(advice, setName), 'index-set');
+        out = { file: options.out, written: true };
+      }
     }
     const source = options.from
       ? `the statements watched in ${options.from}, top ${top} by total time`
       : options.statements
         ? `statements in ${options.statements}`
         : `pg_stat_statements, top ${top} by total time`;
-    await emitReport(adviseReport(advice, { source, minImprovement, notes: sourceNotes, ...(options.out ? { out: options.out } : {}) }), format, io);
+    await emitReport(adviseReport(advice, { source, minImprovement, notes: sourceNotes, ...(out ? { out } : {}) }), format, io);
     return 'ok';
   } finally {
     await session.close();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadIndexSets } from '../../src/config/load-index-sets.js';
@@ -104,6 +104,18 @@ describe.skipIf(Boolean(unavailable))('dbtune advise with HypoPG', () => {
     expect(verified.code, verified.stdout).toBe(0);
     const checks = (JSON.parse(verified.stdout) as { checks: Array<{ passed: boolean; status: string }> }).checks;
     expect(checks.map((c) => c.status)).toEqual(['pass', 'pass']);
+  });
+
+  it('writes no --out file when nothing is advised (statements on the primary key), and says why', async () => {
+    const file = await writeTempFile('served.sql', 'SELECT email FROM users WHERE id = $1;\n');
+    const out = path.join(path.dirname(file), 'advised.yaml');
+    const result = await runCli(['advise', '--statements', file, '--format', 'json', '--out', out], env());
+    expect(result.code, result.stderr).toBe(0);
+    expect(await readdir(path.dirname(file))).toEqual(['served.sql']);
+    const advice = JSON.parse(result.stdout) as AdviceJson & { out_written: boolean; out_skipped: string };
+    expect(advice.statements.map((s) => s.status)).toEqual(['served']);
+    expect(advice).toMatchObject({ indexes: [], out, out_written: false, out_skipped: expect.stringMatching(/no index was advised/) });
+    expect(result.stderr).toContain(`--out ${out} not written: no index was advised`);
   });
 
   it('reads a check parameter from the table through a chosen index key only, never through a function of the statement (it may have side effects)', async () => {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, useTestDatabase, writeTempFile } from '../support/database.js';
@@ -12,6 +12,9 @@ import { waitForBackends, waitForBackendsGone, waitForBuildPhase } from '../supp
  */
 
 interface AdviceJson {
+  out?: string;
+  out_written?: boolean;
+  out_skipped?: string;
   scoring: string;
   scoring_detail: string;
   indexes: Array<{ name: string; table: string; keys: Array<{ column?: string; expression?: string; order: string }>; size_bytes: number }>;
@@ -71,6 +74,44 @@ describe('dbtune advise without HypoPG', () => {
     expect(advice.statements.map((s) => s.status)).toEqual(['improved', 'improved', 'no_gain']);
     expect(advice.statements[2]!.notes.join('\n')).toMatch(/PostgreSQL could not build CREATE INDEX ON "public"\."wide" \("w"\): index row size/);
     expect(await readFile(out, 'utf8')).toMatch(/really built \(--build\)/);
+    expect(advice).toMatchObject({ out, out_written: true });
+    // What advise writes, dbtune reads: plan loads the set (and plans its indexes).
+    const planned = await runCli(['plan', out, '--format', 'json'], env());
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.stdout).toContain(composite.name);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('--out with nothing to advise writes no file (an index set needs an index), says so on stderr and in every format, and exits 0', async () => {
+    // Both already use their table's primary key: nothing to build, nothing to advise.
+    const file = await writeTempFile('served.sql', 'SELECT email FROM users WHERE id = $1;\nSELECT title FROM conversations WHERE id = $1;\n');
+    const dir = path.dirname(file);
+    const out = path.join(dir, 'advised.yaml');
+    const json = await runCli(['advise', '--statements', file, '--build', '--format', 'json', '--out', out], env());
+    expect(json.code, json.stderr).toBe(0);
+    // No file, and no temp file of a write begun and abandoned.
+    expect(await readdir(dir)).toEqual(['served.sql']);
+    const advice = JSON.parse(json.stdout) as AdviceJson;
+    expect(advice.indexes).toEqual([]);
+    expect(advice.statements.map((s) => s.status)).toEqual(['served', 'served']);
+    expect(advice).toMatchObject({ out, out_written: false });
+    expect(advice.out_skipped).toMatch(/no index was advised/);
+    expect(json.stderr).toContain(`${out} not written: no index was advised`);
+
+    for (const format of ['table', 'markdown']) {
+      const shown = await runCli(['advise', '--statements', file, '--build', '--format', format, '--out', out], env());
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toContain(`${out} not written: no index was advised`);
+      expect(shown.stderr).toContain(`${out} not written`);
+    }
+    expect(await readdir(dir)).toEqual(['served.sql']);
+
+    // With --force, a set already there is left as it was (not emptied, not removed), and that is said.
+    await writeFile(out, '# edited by hand\n');
+    const kept = await runCli(['advise', '--statements', file, '--build', '--format', 'json', '--out', out, '--force'], env());
+    expect(kept.code, kept.stderr).toBe(0);
+    expect((JSON.parse(kept.stdout) as AdviceJson).out_skipped).toMatch(/left as it was/);
+    expect(await readFile(out, 'utf8')).toBe('# edited by hand\n');
     expect(await leftovers()).toEqual([]);
   });
 

@@ -173,6 +173,41 @@ stages: [{ users: 2, duration: 1s }, { users: 6, duration: 1s }, { users: 12, du
     expect(autocannon.max_sustained_users).toBe(result.max_sustained_users);
   });
 
+  it('refuses a control connection that does not present this run\'s token (exit 1, whatever else connects), and leaves no Locust process behind', async () => {
+    const server = await target((_req, res) => respondAfter(res, 0));
+    const { file, out } = await scenario(`scenario: token\ntarget: ${server.url}\nrequests: [{ name: x, path: /x }]\nstages: [{ users: 1, duration: 1s }]\n`);
+    // --locust runs this script for the master: it plays another local process that reaches the
+    // loopback control port first, with a token of its own, and opens a second connection that
+    // sends a line and closes, then runs the real master (which connects last, with the right
+    // token). It records the PIDs that become Locust processes.
+    const dir = path.dirname(file);
+    const wrapper = path.join(dir, 'locust');
+    await writeFile(wrapper, [
+      '#!/bin/bash',
+      // dbtune reads the version first: Debian's locust prints none, and dpkg vouches only for its own script.
+      'if [ "$1" = --version ]; then echo "locust 2.12.1"; exit 0; fi',
+      `echo $$ >> ${JSON.stringify(path.join(dir, 'pids'))}`,
+      'if [ -n "$DBTUNE_CONTROL" ]; then',
+      '  exec 3<>"/dev/tcp/${DBTUNE_CONTROL%:*}/${DBTUNE_CONTROL##*:}"',
+      '  printf \'{"event":"hello","version":"2.12.1","token":"%s"}\\n\' 0123456789abcdef0123456789abcdef >&3',
+      '  exec 4<>"/dev/tcp/${DBTUNE_CONTROL%:*}/${DBTUNE_CONTROL##*:}"',
+      '  printf \'{"event":"hello"}\\n\' >&4',
+      '  exec 3>&- 4>&-',
+      'fi',
+      'exec locust "$@"',
+    ].join('\n'), { mode: 0o755 });
+    // No local worker (one remote expected, never started): the run stops at the handshake, before any.
+    const started = Date.now();
+    const run = await runCli(['loadtest', file, '--engine', 'locust', '--locust', wrapper, '--workers', '0', '--expect-workers', '1', '--master-bind', `127.0.0.1:${await freePort()}`, '--out', out]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toContain('the first connection to the Locust control port was not the master dbtune started (wrong token)');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(server.received).toHaveLength(0);
+    const pids = (await readFile(path.join(dir, 'pids'), 'utf8')).split('\n').filter(Boolean).map(Number);
+    expect(pids).toHaveLength(1);
+    for (const pid of pids) expect(await gone(pid), `Locust master ${pid}`).toBe(true);
+  });
+
   it('runs on a worker started from the exported locustfile beside a local one; a worker killed mid-stage is worker_lost; Ctrl-C stops every Locust process and writes the partial stage (exit 130)', async () => {
     const server = await target((_req, res) => respondAfter(res, 5));
     const { file, out } = await scenario(`

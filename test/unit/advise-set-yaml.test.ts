@@ -60,4 +60,8 @@ describe('the index set advise writes', () => {
       "# no check for #2: $2 is not compared with a table's column",
     ]));
   });
+
+  it('refuses to render a set without an index, which dbtune could not read back', () => {
+    expect(() => renderIndexSet({ ...advice, indexes: [], checks: [] }, 'advised')).toThrow(/no index was advised/);
+  });
 });

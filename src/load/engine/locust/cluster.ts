@@ -87,7 +87,16 @@ export class LocustCluster {
   private async startProcesses(): Promise<void> {
     const { options } = this;
     const control = `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    const connected = new Promise<Socket>((resolve) => this.server.once('connection', resolve));
+    const connected = new Promise<Socket>((resolve) => {
+      this.server.on('connection', (socket: Socket) => {
+        // The first connection is the control connection; any other is closed at once. Nothing
+        // would read it, and one left open (its data unread) keeps server.close() from ever
+        // returning: the event loop would then empty and dbtune exit 0 with no report.
+        if (this.socket || this.closed) return void socket.destroy();
+        this.socket = socket;
+        resolve(socket);
+      });
+    });
     const master = this.spawnChild('master', ['--master', '--headless', '--master-bind-host', options.bindHost, '--master-bind-port', String(options.bindPort), '--expect-workers', '0', '--stop-timeout', String(options.stopTimeoutS)], control);
     // The workers start beside the master (Python's start-up takes a second each): their first
     // message waits in ZeroMQ's queue until the master listens.
@@ -96,7 +105,6 @@ export class LocustCluster {
       this.spawnChild(`worker ${i + 1}`, ['--worker', '--master-host', host, '--master-port', String(options.bindPort)]);
     }
     const socket = await this.until(connected, 'the Locust master did not start', master);
-    this.socket = socket;
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.receive(chunk));
     socket.on('close', () => this.fail(new Error('the Locust master closed its control connection')));
