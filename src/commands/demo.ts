@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +92,8 @@ export const run: CommandHandler<DemoOptions> = async (_args, options, context) 
 
     await step('3/7 dbtune advise --build: indexes for the statements the load ran (pg_stat_statements); this database is disposable, so each candidate is built, planned and dropped');
     const { run: advise } = await import('./advise.js');
+    // A set left by an earlier run in the same --dir must not stand in for this run's advice.
+    await rm(files.advised, { force: true });
     const advised = await advise([], { config, build: true, out: files.advised, force: true }, commandContext);
     if (advised !== 'ok') return advised;
     const after = await afterAdvice({ demoSet: INDEX_SET, advisedSet: files.advised, scenario: SCENARIO, dir });

@@ -55,3 +55,24 @@ describe("advise's set next to indexes/demo.yaml", () => {
     expect(checks).not.toMatch(/^indexes:/m);
   });
 });
+
+describe('afterAdvice', () => {
+  it('applies indexes/demo.yaml when advise wrote no set (it advised nothing), whatever an earlier file said', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { afterAdvice } = await import('../../src/demo/advised-set.js');
+    const root = path.resolve(import.meta.dirname, '../..');
+    const dir = await mkdtemp(path.join(tmpdir(), 'dbtune-after-advice-'));
+    try {
+      const demoSet = path.join(root, 'indexes/demo.yaml');
+      const after = await afterAdvice({ demoSet, advisedSet: path.join(dir, 'advised.yaml'), scenario: path.join(root, 'scenarios/demo.yaml'), dir });
+      expect(after.appliesAdvised).toBe(false);
+      expect(after.set).toBe(demoSet);
+      expect(after.comparison.found).toBe(0);
+      expect(after.comparison.matches.length).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
