@@ -208,6 +208,27 @@ stages: [{ users: 2, duration: 1s }, { users: 6, duration: 1s }, { users: 12, du
     for (const pid of pids) expect(await gone(pid), `Locust master ${pid}`).toBe(true);
   });
 
+  it('a Locust master that goes away after its handshake is an error naming it (exit 1), not an internal error', async () => {
+    const server = await target((_req, res) => respondAfter(res, 0));
+    const { file, out } = await scenario(`scenario: master-exits\ntarget: ${server.url}\nrequests: [{ name: x, path: /x }]\nstages: [{ users: 1, duration: 1s }]\n`);
+    const wrapper = path.join(path.dirname(file), 'locust');
+    // --version as Debian's locust cannot answer it; the "master" greets dbtune with this run's token, then exits.
+    await writeFile(wrapper, [
+      '#!/bin/bash',
+      'if [ "$1" = --version ]; then echo "locust 2.12.1"; exit 0; fi',
+      'exec 3<>"/dev/tcp/${DBTUNE_CONTROL%:*}/${DBTUNE_CONTROL##*:}"',
+      'printf \'{"event":"hello","version":"2.12.1","token":"%s"}\\n\' "$DBTUNE_CONTROL_TOKEN" >&3',
+      'sleep 0.3',
+      'exit 3',
+    ].join('\n'), { mode: 0o755 });
+    const run = await runCli(['loadtest', file, '--engine', 'locust', '--locust', wrapper, '--workers', '0', '--expect-workers', '1', '--master-bind', `127.0.0.1:${await freePort()}`, '--out', out]);
+    expect(run.code, run.stderr).toBe(1);
+    // Which of the three dbtune sees first depends on the timing of the reset, the close and the exit.
+    expect(run.stderr).toMatch(/error: the Locust master( exited|'s control connection failed| closed its control connection)/);
+    expect(run.stderr).not.toContain('internal error');
+    expect(server.received).toHaveLength(0);
+  });
+
   it('runs on a worker started from the exported locustfile beside a local one; a worker killed mid-stage is worker_lost; Ctrl-C stops every Locust process and writes the partial stage (exit 130)', async () => {
     const server = await target((_req, res) => respondAfter(res, 5));
     const { file, out } = await scenario(`

@@ -51,6 +51,24 @@ describe('judgeLocustVersion', () => {
     expect(codeOf(() => findLocust('/nonexistent/locust', process.env))).toBe('LOAD_ENGINE_UNAVAILABLE');
     expect(codeOf(() => findLocust(undefined, { PATH: '/nonexistent' }))).toBe('LOAD_ENGINE_UNAVAILABLE');
   });
+
+  it('takes a relative --locust (or PATH entry) as an absolute path: Locust runs from the locustfile\'s directory', async () => {
+    const { chmod, mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const dir = await mkdtemp(path.join(tmpdir(), 'dbtune-locust-path-'));
+    try {
+      const script = path.join(dir, 'locust');
+      await writeFile(script, '#!/bin/sh\necho "locust 2.12.1"\n');
+      await chmod(script, 0o755);
+      const relative = path.relative(process.cwd(), script);
+      expect(path.isAbsolute(relative)).toBe(false);
+      expect(findLocust(relative, process.env).path).toBe(script);
+      expect(findLocust(undefined, { PATH: path.relative(process.cwd(), dir) }).path).toBe(script);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('chooseEngine', () => {

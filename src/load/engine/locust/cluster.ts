@@ -94,6 +94,8 @@ export class LocustCluster {
         // returning: the event loop would then empty and dbtune exit 0 with no report.
         if (this.socket || this.closed) return void socket.destroy();
         this.socket = socket;
+        // A reset (the master killed mid-message) must end the run as an error of its own, not crash it.
+        socket.on('error', (error) => this.fail(new DbtuneError('INTERNAL', `the Locust master's control connection failed: ${error.message}`)));
         resolve(socket);
       });
     });
@@ -107,7 +109,7 @@ export class LocustCluster {
     const socket = await this.until(connected, 'the Locust master did not start', master);
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.receive(chunk));
-    socket.on('close', () => this.fail(new Error('the Locust master closed its control connection')));
+    socket.on('close', () => this.fail(new DbtuneError('INTERNAL', 'the Locust master closed its control connection')));
     // The control port is on loopback, where any local user may connect first: only the master
     // dbtune started knows this run's token, so no one else can feed the run results.
     const hello = await this.next(['hello']);
@@ -185,7 +187,7 @@ export class LocustCluster {
       const running = () => child.exitCode === null && child.signalCode === null;
       this.unregister.push(registerCleanup({ what: () => `Locust ${what} (pid ${pid})`, run: () => void (running() && stopProcessSync(pid, 'SIGTERM', 3000)) }));
     }
-    if (what === 'master') child.on('exit', () => this.fail(new Error(`the Locust master exited: ${this.tailOf(child)}`)));
+    if (what === 'master') child.on('exit', () => this.fail(new DbtuneError('INTERNAL', `the Locust master exited: ${this.tailOf(child)}`)));
     return child;
   }
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, realpathSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { DbtuneError } from '../../../errors.js';
 
 /**
@@ -56,7 +56,9 @@ export function judgeLocustVersion(probe: VersionProbe): { version: string; empt
 
 /** Finds `locust` (`--locust PATH`, else on the PATH) and checks its version; exit 3 with the install command when it cannot run. */
 export function findLocust(explicit: string | undefined, env: NodeJS.ProcessEnv): LocustInstall {
-  const path = explicit ?? onPath('locust', env.PATH ?? '');
+  // Absolute: Locust runs with the generated locustfile's directory as its working directory.
+  const found = explicit ?? onPath('locust', env.PATH ?? '');
+  const path = found === undefined ? undefined : resolve(found);
   if (!path || !executable(path)) {
     throw new DbtuneError('LOAD_ENGINE_UNAVAILABLE', explicit ? `--locust ${explicit}: no executable file there` : 'the locust engine needs Locust, and there is no `locust` on the PATH', { hint: LOCUST_INSTALL_HINT });
   }
