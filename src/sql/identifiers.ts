@@ -39,7 +39,27 @@ export function parseQualifiedName(text: string, defaultSchema = 'public'): Pars
   return { ok: false, error: `expected name or schema.name, got ${parts.value.length} dotted parts: ${text}` };
 }
 
+/**
+ * Results by text: an index set names the same tables and columns again and again, and each
+ * name is read twice (schema validation, then the declaration). Bounded, since texts come from
+ * input files; the parts arrays are never handed out.
+ */
+const splitCache = new Map<string, ParseResult<string[]>>();
+const SPLIT_CACHE_LIMIT = 10_000;
+
 function splitQualified(text: string): ParseResult<string[]> {
+  let result = splitCache.get(text);
+  if (result === undefined) {
+    if (splitCache.size >= SPLIT_CACHE_LIMIT) splitCache.clear();
+    splitCache.set(text, (result = splitQualifiedUncached(text)));
+  }
+  return result;
+}
+
+/** Most names are plain ASCII: this settles them without the Unicode-aware pattern. */
+const ASCII_BARE_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
+function splitQualifiedUncached(text: string): ParseResult<string[]> {
   const parts: string[] = [];
   let i = 0;
   const s = text.trim();
@@ -68,7 +88,7 @@ function splitQualified(text: string): ParseResult<string[]> {
       let j = i;
       while (j < s.length && s[j] !== '.') j++;
       const bare = s.slice(i, j);
-      if (!BARE_IDENTIFIER.test(bare)) {
+      if (!ASCII_BARE_IDENTIFIER.test(bare) && !BARE_IDENTIFIER.test(bare)) {
         return {
           ok: false,
           error: `not a valid unquoted name: ${JSON.stringify(bare)} (write it in double quotes, e.g. '"${bare.replaceAll('"', '""')}"', if that is really its name)`,
@@ -77,7 +97,8 @@ function splitQualified(text: string): ParseResult<string[]> {
       part = foldAsciiLower(bare);
       i = j;
     }
-    if (Buffer.byteLength(part) > MAX_IDENTIFIER_BYTES) {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: short names need no count.
+    if (part.length * 3 > MAX_IDENTIFIER_BYTES && Buffer.byteLength(part) > MAX_IDENTIFIER_BYTES) {
       return { ok: false, error: `name longer than ${MAX_IDENTIFIER_BYTES} bytes; PostgreSQL would truncate it: ${part}` };
     }
     parts.push(part);
@@ -92,7 +113,7 @@ function splitQualified(text: string): ParseResult<string[]> {
 
 /** PostgreSQL folds only ASCII letters of unquoted names (scan.l, downcase_identifier). */
 function foldAsciiLower(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
 }
 
 /** Always quotes: safe for any name, and keeps its case. */
