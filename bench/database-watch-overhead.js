@@ -37,7 +37,6 @@
  *   npm run build && node bench/database-watch-overhead.js [--rounds 4] [--users 50] [--duration 10]
  *   (or BENCH_ROUNDS, BENCH_USERS, BENCH_DURATION)
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -47,7 +46,7 @@ import { newestMajor } from './lib/newest-major.js';
 import pg from 'pg';
 import { intOption } from './lib/options.js';
 import { median } from './lib/stats.js';
-import { children, fmtMs as fmt, killAll, startScriptServer } from './lib/children.js';
+import { fmtMs as fmt, killAll, runBounded, startScriptServer } from './lib/children.js';
 import { formatTable } from './lib/table.js';
 
 const TARGET_RATIO = 0.97;
@@ -288,31 +287,7 @@ function runLoadtest({ scenario, users, duration, out, databaseUrl }) {
   const args = [cli, 'loadtest', scenario, '--stages', String(users), '--duration', `${duration}s`, '--out', out, '--format', 'json',
     ...(databaseUrl ? ['--database-url', databaseUrl] : [])];
   const label = databaseUrl ? 'dbtune loadtest --database-url' : 'dbtune loadtest';
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    children.add(child);
-    let stderr = '';
-    let overran = false;
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const limit = setTimeout(() => {
-      overran = true;
-      process.kill(child.pid, 'SIGKILL');
-    }, duration * 1000 + OVERRUN_MS);
-    child.once('error', (error) => {
-      clearTimeout(limit);
-      reject(error);
-    });
-    // 'close', not 'exit': stderr is drained by then.
-    child.once('close', (code, signal) => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      clearTimeout(limit);
-      children.delete(child);
-      if (overran) return reject(new Error(`${label} overran ${duration} s + ${OVERRUN_MS / 1000} s and was killed`));
-      if (code !== 0) return reject(new Error(`${label} exited ${code ?? signal}:\n${stderr.trim().split('\n').slice(-8).join('\n')}`));
-      resolve({ ms });
-    });
-  });
+  return runBounded(process.execPath, args, { cwd: root, seconds: duration, graceMs: OVERRUN_MS, label }).then(({ ms }) => ({ ms }));
 }
 
 /**

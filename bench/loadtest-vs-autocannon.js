@@ -37,7 +37,7 @@
  *                        [--rss-users 100] [--rss-duration 60] [--no-rss]
  *   (or BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_DURATION, BENCH_RSS_USERS, BENCH_RSS_DURATION, BENCH_RSS=0)
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -45,7 +45,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boolOption, intOption } from './lib/options.js';
 import { formatRatio, median } from './lib/stats.js';
-import { children, fmtMs as fmt, killAll, JSON_TARGET_SCRIPT, startScriptServer } from './lib/children.js';
+import { fmtMs as fmt, killAll, JSON_TARGET_SCRIPT, runBounded, startScriptServer } from './lib/children.js';
 import { formatTable } from './lib/table.js';
 
 const TARGET_RPS_RATIO = 0.9;
@@ -273,36 +273,7 @@ function scenarioYaml(url, users, duration) {
  * @returns {Promise<{ stdout: string, stderr: string }>}
  */
 function runArm(file, args, seconds, label = file, watch) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    children.add(child);
-    const unwatch = watch?.(child.pid);
-    let stdout = '';
-    let stderr = '';
-    let overran = false;
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const limit = setTimeout(() => {
-      overran = true;
-      process.kill(child.pid, 'SIGKILL');
-    }, seconds * 1000 + OVERRUN_MS);
-    child.once('error', (error) => {
-      clearTimeout(limit);
-      reject(error);
-    });
-    // 'close', not 'exit': the output pipes are drained by then.
-    child.once('close', (code, signal) => {
-      clearTimeout(limit);
-      unwatch?.();
-      children.delete(child);
-      if (overran) return reject(new Error(`${label} overran ${seconds} s + ${OVERRUN_MS / 1000} s and was killed`));
-      if (code !== 0) {
-        const tail = stderr.trim().split('\n').slice(-8).join('\n');
-        return reject(new Error(`${label} exited ${code ?? signal}:\n${tail}`));
-      }
-      resolve({ stdout, stderr });
-    });
-  });
+  return runBounded(file, args, { cwd: root, seconds, graceMs: OVERRUN_MS, label, watch });
 }
 
 

@@ -31,7 +31,7 @@
  *   npm run build && node bench/locust-vs-autocannon.js [--rounds 3] [--users 50] [--duration 10]
  *   (or BENCH_ROUNDS, BENCH_USERS, BENCH_DURATION); needs `locust` (apt-get install python3-locust)
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -39,7 +39,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intOption } from './lib/options.js';
 import { formatRatio, median } from './lib/stats.js';
-import { children, fmtMs as fmt, killAll, JSON_TARGET_SCRIPT, startScriptServer } from './lib/children.js';
+import { fmtMs as fmt, killAll, JSON_TARGET_SCRIPT, runBounded, startScriptServer } from './lib/children.js';
 import { formatTable } from './lib/table.js';
 
 const OVERRUN_MS = 60_000;
@@ -171,30 +171,7 @@ async function runWrk({ url, users, duration }) {
 
 /** Runs one arm to completion; SIGKILL by PID if it runs past `seconds` + OVERRUN_MS. */
 function runArm(file, args, seconds, label = file) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    let overran = false;
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const limit = setTimeout(() => {
-      overran = true;
-      process.kill(child.pid, 'SIGKILL');
-    }, seconds * 1000 + OVERRUN_MS);
-    child.once('error', (error) => {
-      clearTimeout(limit);
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(limit);
-      children.delete(child);
-      if (overran) return reject(new Error(`${label} overran ${seconds} s + ${OVERRUN_MS / 1000} s and was killed`));
-      if (code !== 0) return reject(new Error(`${label} exited ${code ?? signal}:\n${stderr.trim().split('\n').slice(-8).join('\n')}`));
-      resolve({ stdout, stderr });
-    });
-  });
+  return runBounded(file, args, { cwd: root, seconds, graceMs: OVERRUN_MS, label });
 }
 
 main().then(

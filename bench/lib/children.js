@@ -41,6 +41,44 @@ server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: 
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
+/**
+ * Runs a command to completion, tracked, with NO_COLOR set; SIGKILL by PID if
+ * it runs past `seconds` + `graceMs`. Rejects on a non-zero exit with the tail
+ * of its stderr. `watch(pid)` may return a function called once it ends.
+ * @returns {Promise<{ stdout: string, stderr: string, ms: number }>} ms: spawn to close
+ */
+export function runBounded(file, args, { cwd, seconds, graceMs, label = file, watch }) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(file, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    children.add(child);
+    const unwatch = watch?.(child.pid);
+    let stdout = '';
+    let stderr = '';
+    let overran = false;
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const limit = setTimeout(() => {
+      overran = true;
+      process.kill(child.pid, 'SIGKILL');
+    }, seconds * 1000 + graceMs);
+    child.once('error', (error) => {
+      clearTimeout(limit);
+      reject(error);
+    });
+    // 'close', not 'exit': the output pipes are drained by then.
+    child.once('close', (code, signal) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      clearTimeout(limit);
+      unwatch?.();
+      children.delete(child);
+      if (overran) return reject(new Error(`${label} overran ${seconds} s + ${graceMs / 1000} s and was killed`));
+      if (code !== 0) return reject(new Error(`${label} exited ${code ?? signal}:\n${stderr.trim().split('\n').slice(-8).join('\n')}`));
+      resolve({ stdout, stderr, ms });
+    });
+  });
+}
+
 /** Stops every tracked child (SIGKILL by PID). */
 export function killAll() {
   for (const child of children) {
