@@ -3,10 +3,10 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { LoadResult } from '../../src/model/load-result.js';
+import { describe, expect, it } from 'vitest';
 import { runCli, startCli, writeTempFile } from '../support/cli.js';
-import { respondAfter, startTarget, type TestTarget } from '../support/http-target.js';
+import { respondAfter, startTarget } from '../support/http-target.js';
+import { readResult, scenario, useTargets } from '../support/load-run.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
@@ -14,25 +14,7 @@ import { waitFor } from '../support/wait-for.js';
  * here on port 0. Stages are 1–2 s; every run ends by itself.
  */
 
-const targets: TestTarget[] = [];
-afterEach(async () => {
-  await Promise.all(targets.splice(0).map((t) => t.close()));
-});
-
-async function target(handler: Parameters<typeof startTarget>[0]): Promise<TestTarget> {
-  const t = await startTarget(handler);
-  targets.push(t);
-  return t;
-}
-
-async function scenario(text: string): Promise<{ file: string; out: string }> {
-  const file = await writeTempFile('scenario.yaml', text);
-  return { file, out: path.join(path.dirname(file), 'result.json') };
-}
-
-async function readResult(file: string): Promise<LoadResult> {
-  return JSON.parse(await readFile(file, 'utf8')) as LoadResult;
-}
+const target = useTargets();
 
 describe('dbtune loadtest', () => {
   it('finds the highest stage that holds on a server that degrades past 20 concurrent requests', async () => {
@@ -404,8 +386,7 @@ thresholds: { success_rate: 10% }
     const dir = await mkdtemp(path.join(tmpdir(), 'dbtune-tls-'));
     const [key, cert] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
-    const server = await startTarget((_req, res) => respondAfter(res, 1), { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') });
-    targets.push(server);
+    const server = await target((_req, res) => respondAfter(res, 1), { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') });
     const { file, out } = await scenario(`scenario: tls\ntarget: ${server.url}\nrequests: [{ name: a, path: / }]\nstages: [{ users: 2, duration: 1s }]\n`);
     const refused = await runCli(['loadtest', file]);
     expect(refused.code).toBe(3);

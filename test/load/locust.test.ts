@@ -2,10 +2,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { LoadResult } from '../../src/model/load-result.js';
-import { runCli, startCli, writeTempFile } from '../support/cli.js';
-import { respondAfter, startTarget, type TestTarget } from '../support/http-target.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, startCli } from '../support/cli.js';
+import { respondAfter } from '../support/http-target.js';
+import { readResult, scenario, useTargets } from '../support/load-run.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
@@ -29,25 +29,7 @@ if (missing) {
   process.stderr.write(`\nwarning: the Locust engine tests are skipped: ${missing}\n\n`);
 }
 
-const targets: TestTarget[] = [];
-afterEach(async () => {
-  await Promise.all(targets.splice(0).map((t) => t.close()));
-});
-
-async function target(handler: Parameters<typeof startTarget>[0]): Promise<TestTarget> {
-  const t = await startTarget(handler);
-  targets.push(t);
-  return t;
-}
-
-async function scenario(text: string): Promise<{ file: string; out: string }> {
-  const file = await writeTempFile('scenario.yaml', text);
-  return { file, out: path.join(path.dirname(file), 'result.json') };
-}
-
-async function readResult(file: string): Promise<LoadResult> {
-  return JSON.parse(await readFile(file, 'utf8')) as LoadResult;
-}
+const target = useTargets();
 
 /** The Locust processes a dbtune run started (its children), by PID. */
 async function locustChildren(pid: number): Promise<Array<{ pid: number; args: string }>> {
