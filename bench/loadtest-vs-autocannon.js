@@ -39,13 +39,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boolOption, intOption } from './lib/options.js';
 import { formatRatio, median } from './lib/stats.js';
-import { fmtMs as fmt, killAll, JSON_TARGET_SCRIPT, runBounded, startScriptServer } from './lib/children.js';
+import { fmtMs as fmt, JSON_TARGET_SCRIPT, killAll, runBounded, startScriptServer, withWorkDir } from './lib/children.js';
 import { formatTable } from './lib/table.js';
 
 const TARGET_RPS_RATIO = 0.9;
@@ -99,13 +99,7 @@ async function main() {
   console.log(`${rounds} rounds × ${connections} connections × ${duration} s; target: node:http in its own process on 127.0.0.1`);
   if (!hasWrk) console.log('note: wrk is not installed, so the wrk arm is skipped (Debian: apt-get install -y wrk)');
 
-  const work = await mkdtemp(path.join(tmpdir(), 'dbtune-bench-load-'));
-  const onSigint = () => {
-    killAll();
-    void rm(work, { recursive: true, force: true }).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSigint);
-  try {
+  return withWorkDir('dbtune-bench-load-', async (work) => {
     const { port } = await startScriptServer(JSON_TARGET_SCRIPT);
     const url = `http://127.0.0.1:${port}`;
     await runArm(process.execPath, ['--input-type=module', '-e', AUTOCANNON_SCRIPT, `${url}/hello`, String(connections), String(WARMUP_SECONDS), cli], WARMUP_SECONDS);
@@ -129,11 +123,7 @@ async function main() {
 
     if (withRss) await measureRss({ url, users: rssUsers, duration: rssDuration, work });
     return 0;
-  } finally {
-    process.off('SIGINT', onSigint);
-    killAll();
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }
 
 function armRow(label, s) {
@@ -275,8 +265,6 @@ function scenarioYaml(url, users, duration) {
 function runArm(file, args, seconds, label = file, watch) {
   return runBounded(file, args, { cwd: root, seconds, graceMs: OVERRUN_MS, label, watch });
 }
-
-
 
 main().then(
   (code) => (process.exitCode = code),

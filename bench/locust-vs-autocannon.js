@@ -33,13 +33,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intOption } from './lib/options.js';
 import { formatRatio, median } from './lib/stats.js';
-import { fmtMs as fmt, killAll, JSON_TARGET_SCRIPT, runBounded, startScriptServer } from './lib/children.js';
+import { fmtMs as fmt, JSON_TARGET_SCRIPT, killAll, runBounded, startScriptServer, withWorkDir } from './lib/children.js';
 import { formatTable } from './lib/table.js';
 
 const OVERRUN_MS = 60_000;
@@ -70,13 +70,7 @@ async function main() {
   console.log(`${rounds} rounds × ${users} users × ${duration} s; target: node:http in its own process on 127.0.0.1`);
   if (!hasWrk) console.log('note: wrk is not installed, so the wrk arm is skipped (Debian: apt-get install -y wrk)');
 
-  const work = await mkdtemp(path.join(tmpdir(), 'dbtune-bench-locust-'));
-  const onSigint = () => {
-    killAll();
-    void rm(work, { recursive: true, force: true }).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSigint);
-  try {
+  return withWorkDir('dbtune-bench-locust-', async (work) => {
     const { port } = await startScriptServer(JSON_TARGET_SCRIPT);
     const url = `http://127.0.0.1:${port}`;
     const scenario = path.join(work, 'scenario.yaml');
@@ -102,11 +96,7 @@ async function main() {
     }
     summarize(arms, samples);
     return 0;
-  } finally {
-    process.off('SIGINT', onSigint);
-    killAll();
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }
 
 const us = (seconds) => (Number.isFinite(seconds) ? `${(seconds * 1e6).toFixed(0)} µs` : 'n/a');

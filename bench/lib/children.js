@@ -3,6 +3,9 @@
  * its PID on the way out (errors, SIGINT), never by name.
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
 export const children = new Set();
@@ -89,6 +92,27 @@ export function killAll() {
     }
   }
   children.clear();
+}
+
+/**
+ * Runs `use(work)` with a fresh temp dir under `prefix`; however it ends (a
+ * result, an error, Ctrl-C with exit 130), every tracked child is stopped by
+ * PID and the dir removed.
+ */
+export async function withWorkDir(prefix, use) {
+  const work = await mkdtemp(path.join(tmpdir(), prefix));
+  const onSigint = () => {
+    killAll();
+    void rm(work, { recursive: true, force: true }).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    return await use(work);
+  } finally {
+    process.off('SIGINT', onSigint);
+    killAll();
+    await rm(work, { recursive: true, force: true });
+  }
 }
 
 /** Latency in ms: three decimals under 1 ms, two under 10, one above. */
