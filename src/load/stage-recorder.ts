@@ -56,17 +56,7 @@ class Tally {
   }
 
   stats(seconds: number): RequestStats {
-    const attempts = this.successes + this.failures;
-    return {
-      requests: this.requests,
-      successes: this.successes,
-      failures: this.failures,
-      rps: seconds > 0 ? round(this.requests / seconds, 1) : 0,
-      success_rate: attempts ? this.successes / attempts : 0,
-      latency: summarize(this.histogram),
-      errors: { ...this.errors },
-      bytes: this.bytes,
-    };
+    return requestStats(this, seconds, summarize(this.histogram));
   }
 }
 
@@ -189,5 +179,24 @@ export function summarize(histogram: hdr.Histogram): LatencySummary {
     p99: ms(histogram.getValueAtPercentile(99)),
     max: ms(histogram.maxValue),
     mean: ms(histogram.mean),
+  };
+}
+
+/** The result's figures for one request name (or a stage) from its counts over `seconds`; any engine's. */
+export function requestStats(
+  counts: { requests: number; successes: number; failures: number; errors: ErrorCounts; bytes: number },
+  seconds: number,
+  latency: LatencySummary,
+): RequestStats {
+  const attempts = counts.successes + counts.failures;
+  return {
+    requests: counts.requests,
+    successes: counts.successes,
+    failures: counts.failures,
+    rps: seconds > 0 ? round(counts.requests / seconds, 1) : 0,
+    success_rate: attempts ? counts.successes / attempts : 0,
+    latency,
+    errors: { ...counts.errors },
+    bytes: counts.bytes,
   };
 }

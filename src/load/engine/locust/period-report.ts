@@ -1,7 +1,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { RequestStats, TimelinePoint } from '../../../model/load-result.js';
 import { round } from '../../../report/round.js';
-import { newHistogram, summarize } from '../../stage-recorder.js';
+import { newHistogram, requestStats, summarize } from '../../stage-recorder.js';
 import type { LiveFigures, StageFigures, StageRecording } from '../load-engine.js';
 
 /**
@@ -128,17 +128,7 @@ export function statsOf(tally: TallyReport, seconds: number): RequestStats {
     Object.assign(latency, { min: round(tally.min / 1000, 3), max, mean: round(tally.sum / tally.timed / 1000, 3) });
     for (const p of ['p50', 'p90', 'p95', 'p99'] as const) latency[p] = Math.min(latency[p], max);
   }
-  const attempts = tally.successes + tally.failures;
-  return {
-    requests: tally.requests,
-    successes: tally.successes,
-    failures: tally.failures,
-    rps: seconds > 0 ? round(tally.requests / seconds, 1) : 0,
-    success_rate: attempts ? tally.successes / attempts : 0,
-    latency,
-    errors: { ...tally.errors },
-    bytes: tally.bytes,
-  };
+  return requestStats(tally, seconds, latency);
 }
 
 function timelineOf(seconds: Record<string, TallyReport>, windowS: number): TimelinePoint[] {
