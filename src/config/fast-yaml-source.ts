@@ -8,9 +8,8 @@ import type { YamlSource } from './yaml-source.js';
  * spends about 250 ms on one; js-yaml's event parser reads it in about 60.
  * This source is for files that parse cleanly into plain data: anything
  * else (a syntax error, an anchor, an alias, a tag, a key such as `null`)
- * returns undefined and the
- * caller reads the file with yaml-source.ts, whose messages and positions
- * users see. Its positions are exact for collections (what a declaration's
+ * returns undefined, and the caller reads the file with yaml-source.ts,
+ * whose messages and positions users see. Its positions are exact for collections (what a declaration's
  * `source` points at); a loader that finds a problem re-reads the file with
  * yaml-source.ts before reporting it (see load-index-sets.ts).
  */
